@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The system-wide sampler: a perf_event program run by cpu-clock events on
+ * every CPU. It counts samples in the kernel by {tgid, comm, user stack id,
+ * kernel stack id}, so user space only reads aggregated counts.
+ *
+ * Two banks of {counts, stacks} maps: the program writes the bank chosen by
+ * `active_bank`; user space flips it and drains the other one, so no sample
+ * taken during a drain is lost and stack ids are never freed under a live
+ * key. A small LRU of seen processes posts the first sample of each new
+ * process to a ring buffer, so short-lived processes get symbolized.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "native.h"
+
+#define PF_KTHREAD 0x00200000
+#define EFAULT 14
+#define EEXIST 17
+
+/* Sizes are set by user space before load. */
+struct counts_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct gp_sample_key);
+	__type(value, __u64);
+};
+struct counts_map counts_0 SEC(".maps");
+struct counts_map counts_1 SEC(".maps");
+
+struct stacks_map {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, GP_MAX_STACK_DEPTH * sizeof(__u64));
+};
+struct stacks_map stacks_0 SEC(".maps");
+struct stacks_map stacks_1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GP_STAT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} seen_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} new_procs SEC(".maps");
+
+/* --pids: only these tgids are sampled when filter_pids is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_filter SEC(".maps");
+
+const volatile __u8 filter_pids = 0;
+__u32 active_bank = 0;
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void note_stack_err(long id, __u32 collision, __u32 other)
+{
+	if (id == -EEXIST)
+		stat_inc(collision);
+	else
+		stat_inc(other);
+}
+
+static __always_inline void count(void *counts, struct gp_sample_key *key)
+{
+	__u64 one = 1, *v;
+
+	v = bpf_map_lookup_elem(counts, key);
+	if (v) {
+		__sync_fetch_and_add(v, 1);
+		return;
+	}
+	if (bpf_map_update_elem(counts, key, &one, BPF_NOEXIST)) {
+		/* Another CPU may have inserted it meanwhile. */
+		v = bpf_map_lookup_elem(counts, key);
+		if (v)
+			__sync_fetch_and_add(v, 1);
+		else
+			stat_inc(GP_STAT_COUNTS_FULL);
+	}
+}
+
+static __always_inline void note_new_proc(__u32 tgid)
+{
+	__u8 one = 1;
+	struct gp_new_proc *ev;
+
+	if (bpf_map_lookup_elem(&seen_procs, &tgid))
+		return;
+	bpf_map_update_elem(&seen_procs, &tgid, &one, BPF_ANY);
+	ev = bpf_ringbuf_reserve(&new_procs, sizeof(*ev), 0);
+	if (!ev) {
+		stat_inc(GP_STAT_NEW_PROC_LOST);
+		return;
+	}
+	ev->tgid = tgid;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct gp_sample_key key = {};
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	int user = tgid != 0 && !(BPF_CORE_READ(task, flags) & PF_KTHREAD);
+	long uid = -EFAULT, kid;
+
+	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
+		return 0;
+	stat_inc(GP_STAT_SAMPLES);
+
+	key.tgid = tgid;
+	if (tgid)
+		BPF_CORE_READ_STR_INTO(&key.comm, task, group_leader, comm);
+	else
+		__builtin_memcpy(key.comm, "swapper", 8);
+
+	if (active_bank) {
+		if (user)
+			uid = bpf_get_stackid(ctx, &stacks_1, BPF_F_USER_STACK);
+		kid = bpf_get_stackid(ctx, &stacks_1, 0);
+	} else {
+		if (user)
+			uid = bpf_get_stackid(ctx, &stacks_0, BPF_F_USER_STACK);
+		kid = bpf_get_stackid(ctx, &stacks_0, 0);
+	}
+	if (user && uid < 0)
+		note_stack_err(uid, GP_STAT_USTACK_COLLISION, GP_STAT_USTACK_ERROR);
+	/* -EFAULT on the kernel side means the sample hit user mode. */
+	if (kid < 0 && kid != -EFAULT)
+		note_stack_err(kid, GP_STAT_KSTACK_COLLISION, GP_STAT_KSTACK_ERROR);
+	key.ustack_id = uid;
+	key.kstack_id = kid;
+
+	if (active_bank)
+		count(&counts_1, &key);
+	else
+		count(&counts_0, &key);
+	if (user)
+		note_new_proc(tgid);
+	return 0;
+}
+
+/* After an exec the process has new maps: let its next sample announce it
+ * again so user space re-reads them. */
+SEC("tp/sched/sched_process_exec")
+int on_exec(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	bpf_map_delete_elem(&seen_procs, &tgid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

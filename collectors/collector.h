@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The interface every system-wide sampler implements. The daemon opens the
+ * first collector of the registry that works, polls its fd, asks it to
+ * drain into the session's profile on a timer and at the session's end,
+ * and keeps it open across sessions in continuous mode.
+ */
+#ifndef GP_COLLECTOR_H
+#define GP_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procinfo.h"
+#include "profile.h"
+
+struct collector;
+
+/* Called when a collector adds a process to a profile, with the facts read
+ * when that process was first sampled (NULL if it was never readable). The
+ * daemon uses it to add container names and appids. */
+typedef void (*collector_proc_hook)(void *arg, struct profile *prof, uint32_t proc,
+				    const struct procinfo *pi);
+
+struct collector_config {
+	unsigned int frequency;		/* Hz, per CPU */
+	const int *pids;		/* --pids filter, NULL for all */
+	size_t npids;
+	bool insert_dso_name;
+	collector_proc_hook on_proc;
+	void *on_proc_arg;
+};
+
+/* Counters a collector reports for the log and the profile metadata. */
+struct collector_stats {
+	uint64_t samples;		/* taken by the kernel */
+	uint64_t stack_collisions;	/* stack map bucket already held */
+	uint64_t stack_errors;		/* other stack failures */
+	uint64_t lost;			/* samples that could not be counted */
+	uint64_t drains;
+	size_t procs, dsos, cache_bytes;
+};
+
+struct collector_ops {
+	const char *name;
+	/* Loads and attaches. Returns 0, or -errno (-EOPNOTSUPP: this engine
+	 * cannot run here). *ret_reason gets a static explanation on error. */
+	int (*open)(const struct collector_config *cfg, struct collector **ret,
+		    const char **ret_reason);
+	/* A descriptor to poll for readability, or -1. */
+	int (*fd)(struct collector *c);
+	/* Handles readiness of fd (e.g. new-process events). */
+	int (*ready)(struct collector *c);
+	/* Moves the samples gathered so far into prof. */
+	int (*drain)(struct collector *c, struct profile *prof);
+	/* Housekeeping between sessions (forget exited processes). */
+	void (*end_session)(struct collector *c);
+	void (*stats)(struct collector *c, struct collector_stats *ret);
+	/* Detaches and frees; accepts NULL. */
+	void (*destroy)(struct collector *c);
+};
+
+extern const struct collector_ops native_bpf_ops;
+
+#endif

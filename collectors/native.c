@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The native sampler on BPF (bpf/native.bpf.c): cpu-clock perf events on
+ * every online CPU run the program, which counts stacks in the kernel. A
+ * drain flips the program to the other bank of maps, waits out programs in
+ * flight, reads and symbolizes the idle bank and clears it; nothing taken
+ * meanwhile is lost. New-process events from the ring buffer make the
+ * symbolizer read each process's maps while it is alive.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "collector.h"
+#include "native.h"
+#include "native.skel.h"
+#include "symbolizer.h"
+#include "xalloc.h"
+
+struct collector {
+	struct collector_config cfg;
+	struct native_bpf *skel;
+	struct bpf_link **links;
+	int *pfds;
+	int ncpus;
+	struct ring_buffer *rb;
+	struct symbolizer *sym;
+	uint64_t drains;
+	/* scratch */
+	struct gp_sample_key *keys;
+	uint64_t *counts;
+	size_t nkeys, keys_cap;
+	uint64_t ustack[GP_MAX_STACK_DEPTH], kstack[GP_MAX_STACK_DEPTH];
+	gp_str *frames;
+	size_t nframes_cap;
+};
+
+/* Online CPUs from /sys ("0-3,5"). Returns the count written to ret. */
+static int online_cpus(int **ret)
+{
+	char *text = proc_read_file("/sys/devices/system/cpu/online", 4096, NULL);
+	int *cpus = NULL, n = 0;
+	size_t cap = 0;
+
+	if (!text)
+		return -errno;
+	for (char *p = text; *p && *p != '\n';) {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+
+		if (end == p)
+			break;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtol(p, &end, 10);
+		}
+		for (long c = a; c <= b && c < 65536; c++) {
+			xgrow((void **)&cpus, &cap, n + 1, sizeof(*cpus));
+			cpus[n++] = (int)c;
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+	free(text);
+	*ret = cpus;
+	return n;
+}
+
+static int on_new_proc(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+	const struct gp_new_proc *ev = data;
+
+	if (size >= sizeof(*ev))
+		symbolizer__note_process(c->sym, (int)ev->tgid);
+	return 0;
+}
+
+static void destroy(struct collector *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->ncpus; i++) {
+		bpf_link__destroy(c->links ? c->links[i] : NULL);
+		if (c->pfds && c->pfds[i] >= 0)
+			close(c->pfds[i]);
+	}
+	ring_buffer__free(c->rb);
+	native_bpf__destroy(c->skel);
+	symbolizer__free(c->sym);
+	free(c->links);
+	free(c->pfds);
+	free(c->keys);
+	free(c->counts);
+	free(c->frames);
+	free(c);
+}
+
+static uint32_t pow2_at_least(uint64_t n)
+{
+	uint32_t p = 1024;
+
+	while (p < n && p < (1u << 20))
+		p <<= 1;
+	return p;
+}
+
+static int open_collector(const struct collector_config *cfg, struct collector **ret,
+			  const char **ret_reason)
+{
+	struct symbolizer_opts so = { .insert_dso_name = cfg->insert_dso_name };
+	struct collector *c = xcalloc(1, sizeof(*c));
+	int *cpus = NULL, err, n;
+	uint32_t entries;
+
+	c->cfg = *cfg;
+	n = online_cpus(&cpus);
+	if (n <= 0) {
+		*ret_reason = "cannot read the online CPUs";
+		err = n < 0 ? n : -ENODEV;
+		goto fail;
+	}
+	c->skel = native_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		*ret_reason = "cannot open the BPF object";
+		goto fail;
+	}
+	/* A bank holds one drain interval (1 s) of samples, with headroom;
+	 * every sample may add one user and one kernel stack. */
+	entries = pow2_at_least((uint64_t)n * cfg->frequency * 4);
+	bpf_map__set_max_entries(c->skel->maps.counts_0, entries);
+	bpf_map__set_max_entries(c->skel->maps.counts_1, entries);
+	bpf_map__set_max_entries(c->skel->maps.stacks_0, entries * 2);
+	bpf_map__set_max_entries(c->skel->maps.stacks_1, entries * 2);
+	c->skel->rodata->filter_pids = cfg->npids > 0;
+	err = native_bpf__load(c->skel);
+	if (err) {
+		*ret_reason = "the kernel refused the BPF program (BTF, CAP_BPF or kernel version)";
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->npids; i++) {
+		__u32 pid = cfg->pids[i];
+		__u8 one = 1;
+
+		bpf_map_update_elem(bpf_map__fd(c->skel->maps.pid_filter), &pid, &one, BPF_ANY);
+	}
+	err = native_bpf__attach(c->skel);	/* the exec tracepoint */
+	if (err) {
+		*ret_reason = "cannot attach the exec tracepoint";
+		goto fail;
+	}
+	c->ncpus = n;
+	c->links = xcalloc(n, sizeof(*c->links));
+	c->pfds = xmalloc(n * sizeof(*c->pfds));
+	for (int i = 0; i < n; i++)
+		c->pfds[i] = -1;
+	for (int i = 0; i < n; i++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_SOFTWARE,
+			.size = sizeof(attr),
+			.config = PERF_COUNT_SW_CPU_CLOCK,
+			.sample_period = 1000000000ULL / cfg->frequency,
+		};
+		int fd = syscall(__NR_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue;	/* went offline meanwhile */
+			err = -errno;
+			*ret_reason = "perf_event_open(cpu-clock) failed";
+			goto fail;
+		}
+		c->pfds[i] = fd;
+		c->links[i] = bpf_program__attach_perf_event(c->skel->progs.on_sample, fd);
+		if (!c->links[i]) {
+			err = -errno;
+			*ret_reason = "cannot attach the BPF program to perf events";
+			goto fail;
+		}
+	}
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.new_procs), on_new_proc, c, NULL);
+	if (!c->rb) {
+		err = -errno;
+		*ret_reason = "cannot open the BPF ring buffer";
+		goto fail;
+	}
+	c->sym = symbolizer__new(&so);
+	free(cpus);
+	*ret = c;
+	return 0;
+fail:
+	free(cpus);
+	destroy(c);
+	return err < 0 ? err : -EINVAL;
+}
+
+static int fd_of(struct collector *c)
+{
+	return ring_buffer__epoll_fd(c->rb);
+}
+
+static int ready(struct collector *c)
+{
+	int n = ring_buffer__consume(c->rb);
+
+	return n < 0 ? n : 0;
+}
+
+static void read_stats(struct collector *c, uint64_t *ret)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	memset(ret, 0, sizeof(uint64_t) * GP_STAT__MAX);
+	if (ncpu <= 0)
+		return;
+	vals = xcalloc(ncpu, sizeof(*vals));
+	for (uint32_t k = 0; k < GP_STAT__MAX; k++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stats), &k, vals))
+			continue;
+		for (int i = 0; i < ncpu; i++)
+			ret[k] += vals[i];
+	}
+	free(vals);
+}
+
+static int stack_len(const uint64_t *ips)
+{
+	int n = 0;
+
+	while (n < GP_MAX_STACK_DEPTH && ips[n])
+		n++;
+	return n;
+}
+
+static void push_frame(struct collector *c, struct profile *prof, int *n, const char *name)
+{
+	xgrow((void **)&c->frames, &c->nframes_cap, (size_t)*n + 1, sizeof(gp_str));
+	c->frames[(*n)++] = profile__intern_cstr(prof, name);
+}
+
+/* Symbolizes one counted key into frames (root first) and adds it. */
+static void add_sample(struct collector *c, struct profile *prof, int stacks_fd,
+		       const struct gp_sample_key *k, uint64_t count)
+{
+	char comm[GP_COMM_LEN + 1];
+	int n = 0, nu = 0, nk = 0;
+	uint32_t proc, nprocs;
+
+	memcpy(comm, k->comm, GP_COMM_LEN);
+	comm[GP_COMM_LEN] = '\0';
+	if (k->ustack_id >= 0 && !bpf_map_lookup_elem(stacks_fd, &k->ustack_id, c->ustack))
+		nu = stack_len(c->ustack);
+	if (k->kstack_id >= 0 && !bpf_map_lookup_elem(stacks_fd, &k->kstack_id, c->kstack))
+		nk = stack_len(c->kstack);
+
+	if (k->ustack_id < 0 && k->ustack_id != -EFAULT)
+		push_frame(c, prof, &n, "[missing user stack]");
+	for (int i = nu - 1; i >= 0; i--)
+		push_frame(c, prof, &n,
+			   symbolizer__user(c->sym, (int)k->tgid, comm, c->ustack[i], i > 0));
+	if (k->kstack_id < 0 && k->kstack_id != -EFAULT)
+		push_frame(c, prof, &n, "[missing kernel stack]_[k]");
+	for (int i = nk - 1; i >= 0; i--)
+		push_frame(c, prof, &n, symbolizer__kernel(c->sym, c->kstack[i], i > 0));
+
+	nprocs = profile__nprocs(prof);
+	proc = profile__proc(prof, (int32_t)k->tgid, profile__intern_cstr(prof, comm), GP_SRC_NATIVE);
+	if (proc == nprocs && c->cfg.on_proc)
+		c->cfg.on_proc(c->cfg.on_proc_arg, prof, proc,
+			       k->tgid ? symbolizer__procinfo(c->sym, (int)k->tgid) : NULL);
+	profile__add(prof, proc, profile__stack(prof, c->frames, n), count);
+}
+
+static void clear_map(int fd, void *key)
+{
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			break;
+}
+
+static int drain(struct collector *c, struct profile *prof)
+{
+	int bank = c->skel->bss->active_bank;
+	int counts_fd = bpf_map__fd(bank ? c->skel->maps.counts_1 : c->skel->maps.counts_0);
+	int stacks_fd = bpf_map__fd(bank ? c->skel->maps.stacks_1 : c->skel->maps.stacks_0);
+	struct gp_sample_key key, prev;
+	bool first = true;
+	struct timespec settle = { 0, 2 * 1000 * 1000 };
+	__u32 sid;
+
+	/* New samples go to the other bank; a program that read the old
+	 * value finishes within microseconds, so 2 ms is ample. */
+	__atomic_store_n(&c->skel->bss->active_bank, !bank, __ATOMIC_SEQ_CST);
+	nanosleep(&settle, NULL);
+	ring_buffer__consume(c->rb);	/* maps of new processes first */
+	symbolizer__next_gen(c->sym);
+
+	c->nkeys = 0;
+	while (!bpf_map_get_next_key(counts_fd, first ? NULL : &prev, &key)) {
+		uint64_t v;
+
+		xgrow((void **)&c->keys, &c->keys_cap, c->nkeys + 1, sizeof(*c->keys));
+		c->counts = xrealloc(c->counts, c->keys_cap * sizeof(*c->counts));
+		c->keys[c->nkeys] = key;
+		c->counts[c->nkeys++] = bpf_map_lookup_elem(counts_fd, &key, &v) ? 0 : v;
+		prev = key;
+		first = false;
+	}
+	for (size_t i = 0; i < c->nkeys; i++)
+		if (c->counts[i])
+			add_sample(c, prof, stacks_fd, &c->keys[i], c->counts[i]);
+	clear_map(counts_fd, &key);
+	clear_map(stacks_fd, &sid);
+	c->drains++;
+	return 0;
+}
+
+static void end_session(struct collector *c)
+{
+	symbolizer__sweep(c->sym);
+}
+
+static void stats(struct collector *c, struct collector_stats *ret)
+{
+	uint64_t s[GP_STAT__MAX];
+	struct symbolizer_stats ss;
+
+	read_stats(c, s);
+	symbolizer__stats(c->sym, &ss);
+	*ret = (struct collector_stats){
+		.samples = s[GP_STAT_SAMPLES],
+		.stack_collisions = s[GP_STAT_USTACK_COLLISION] + s[GP_STAT_KSTACK_COLLISION],
+		.stack_errors = s[GP_STAT_USTACK_ERROR] + s[GP_STAT_KSTACK_ERROR],
+		.lost = s[GP_STAT_COUNTS_FULL],
+		.drains = c->drains,
+		.procs = ss.procs,
+		.dsos = ss.dsos,
+		.cache_bytes = ss.proc_bytes + ss.dso_bytes + ss.kernel_bytes,
+	};
+}
+
+const struct collector_ops native_bpf_ops = {
+	.name = "bpf",
+	.open = open_collector,
+	.fd = fd_of,
+	.ready = ready,
+	.drain = drain,
+	.end_session = end_session,
+	.stats = stats,
+	.destroy = destroy,
+};
