@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 
+#include "python/python.h"
+
 const struct runtime_ops *const runtime_registry[] = {
+	&python_runtime_ops,
 	NULL,
 };
