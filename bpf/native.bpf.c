@@ -169,8 +169,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 
 /* After an exec the process has new maps: let its next sample announce it
  * again so user space re-reads them. */
-SEC("tp/sched/sched_process_exec")
-int on_exec(void *ctx)
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 

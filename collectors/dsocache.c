@@ -107,7 +107,17 @@ static int open_mapping(int pid, const struct map_entry *m, char **ret_root)
 	path = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start, m->end);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
-	return fd < 0 ? -errno : fd;
+	if (fd >= 0)
+		return fd;
+	/* The process is gone: the same file on the host, if it is the same
+	 * inode. */
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (!fstat(fd, &st) && st.st_ino == m->ino && st.st_dev == m->dev)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
 }
 
 static struct dso *find_by_build_id(struct dsocache *c, const uint8_t *id, size_t len)

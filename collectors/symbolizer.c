@@ -107,7 +107,17 @@ struct symbolizer *symbolizer__free(struct symbolizer *s)
 
 void symbolizer__note_process(struct symbolizer *s, int pid)
 {
-	proctab__note(s->procs, pid);
+	struct proc_entry *e = proctab__note(s->procs, pid);
+
+	/* Open the process's binaries now, while /proc/PID/root and map_files
+	 * still lead to them: a short-lived process is gone by drain time.
+	 * Binaries already cached cost one hash lookup. */
+	for (size_t i = 0; e && e->maps && i < e->maps->n; i++) {
+		const struct map_entry *m = &e->maps->e[i];
+
+		if (m->path[0] == '/' && strncmp(m->path, "/memfd:", 7))
+			dsocache__get(s->dsos, pid, m);
+	}
 }
 
 /* The vDSO image of this process, loaded through a memfd for libelf. */

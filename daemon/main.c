@@ -1,9 +1,135 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Entry point: dispatches subcommands and runs the profiler. */
+/*
+ * gprofiler: parse the command line, check the host as gProfiler does
+ * (root, init pid namespace, one instance per host), set up logging and
+ * signals, then run the sessions. Subcommands: upload-file, flamegraph.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void)
+#include <bpf/libbpf.h>
+
+#include "args.h"
+#include "commands.h"
+#include "log.h"
+#include "session.h"
+#include "startup.h"
+
+#ifndef GPROFILER_VERSION
+#define GPROFILER_VERSION "0"
+#endif
+
+/* libbpf's own messages go to the debug log, not to stderr. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	puts("gprofiler");
+	char buf[1024];
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (level != LIBBPF_DEBUG)
+		log_debug("libbpf: %s", buf);
 	return 0;
+}
+
+static void log_start(const struct args *a, int argc, char **argv, char **warnings)
+{
+	size_t len = 1;
+	char *cmd;
+
+	for (int i = 1; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	cmd = calloc(1, len);
+	for (int i = 1; cmd && i < argc; i++) {
+		/* never log a secret given on the command line */
+		bool secret = i > 1 && (!strcmp(argv[i - 1], "--token"));
+
+		strcat(cmd, secret ? "<redacted>" : !strncmp(argv[i], "--token=", 8) ? "--token=<redacted>"
+										       : argv[i]);
+		if (i + 1 < argc)
+			strcat(cmd, " ");
+	}
+	log_info("Running gProfiler (version %s), commandline: %s", GPROFILER_VERSION,
+		 cmd ? cmd : "");
+	free(cmd);
+	for (char **w = warnings; w && *w; w++)
+		log_warning("%s", *w);
+	if (a->npids) {
+		char buf[256] = "";
+
+		for (size_t i = 0; i < a->npids && strlen(buf) < sizeof(buf) - 16; i++)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%d", i ? "," : "",
+				 a->pids[i]);
+		log_info("Target PIDs given by --pids: %s", buf);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	char **warnings = NULL;
+	time_t spawn = time(NULL);
+	sigset_t set;
+	int r, lock;
+
+	if (argc > 1 && !strcmp(argv[1], "flamegraph"))
+		return cmd_flamegraph(argc - 1, argv + 1);
+
+	r = args_parse(&a, argc, argv, &warnings);
+	if (r == 1) {
+		args_free(&a);
+		args_free_warnings(warnings);
+		return 0;
+	}
+	if (r || args_validate(&a)) {
+		args_free(&a);
+		args_free_warnings(warnings);
+		return ARGS_EXIT_USAGE;
+	}
+	if (startup_check_root() || (a.pid_ns_check && startup_check_pidns())) {
+		args_free(&a);
+		args_free_warnings(warnings);
+		return 1;
+	}
+	lock = startup_lock(a.lock_name);
+	if (lock < 0) {
+		args_free(&a);
+		args_free_warnings(warnings);
+		return lock == -EADDRINUSE ? 0 : 1;
+	}
+
+	/* Signals are read from a signalfd by the session loop; block them
+	 * before any thread exists so every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	libbpf_set_print(libbpf_log);
+	r = log_open(a.verbose, a.log_file, a.log_rotate_max_size, a.log_rotate_backup_count);
+	log_start(&a, argc, argv, warnings);
+	if (r)
+		log_warning("Cannot open the log file %s: %s; logging to stdout only", a.log_file,
+			    strerror(-r));
+	startup_process_setup(a.disable_core_files);
+	r = startup_pid_file(a.pid_file);
+	if (r)
+		log_warning("Failed to write pid to '%s', continuing anyway: %s", a.pid_file,
+			    strerror(-r));
+	r = session_run(&a, spawn);
+	log_close();
+	args_free(&a);
+	args_free_warnings(warnings);
+	close(lock);
+	return r;
 }

@@ -14,6 +14,21 @@
 
 #include "xalloc.h"
 
+/* Python's json.dumps writes \u escapes with lowercase hex; jansson with
+ * uppercase. Only real escapes are touched: "\\u" is an escaped backslash. */
+static void lowercase_escapes(char *s)
+{
+	for (; *s; s++) {
+		if (*s != '\\' || !s[1])
+			continue;
+		if (s[1] == 'u')
+			for (int i = 2; i < 6 && s[i]; i++)
+				if (s[i] >= 'A' && s[i] <= 'F')
+					s[i] += 'a' - 'A';
+		s++;
+	}
+}
+
 char *col__header_line(const json_t *header)
 {
 	char *js = json_dumps(header, JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
@@ -21,6 +36,7 @@ char *col__header_line(const json_t *header)
 
 	if (!js)
 		return NULL;
+	lowercase_escapes(js);
 	line = xasprintf("# %s", js);
 	free(js);
 	return line;

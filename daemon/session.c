@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The session loop. One epoll set holds a signalfd (SIGINT/SIGTERM: finish
+ * the current session early, write it, stop), a 1 s timerfd (drain the
+ * native sampler, sample memory, check the controller pid) and the native
+ * collector's fd (new-process events). Runtime jobs run in their own
+ * threads and are collected with a deadline at the session's end.
+ */
+#include "session.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "col.h"
+#include "collector.h"
+#include "containers.h"
+#include "flamegraph.h"
+#include "log.h"
+#include "merge.h"
+#include "metadata.h"
+#include "metrics.h"
+#include "nodejs.h"
+#include "outdir.h"
+#include "rtjobs.h"
+#include "runtimes.h"
+#include "xalloc.h"
+
+/* Runtime jobs get this long past the session's end before they are
+ * reported as timed out. */
+#define JOB_GRACE_NS (10ULL * 1000000000ULL)
+
+struct daemon {
+	struct args *a;
+	const struct collector_ops *ops;
+	struct collector *native;
+	struct containers *containers;
+	json_t *static_meta;
+	json_t *app_meta;		/* this session's application_metadata list */
+	char *tmp_dir;
+	int epfd, sigfd, timerfd;
+	bool stop;
+	uint64_t last_signal_ns;
+	struct collector_stats stats_prev;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* ---- enrichment ---- */
+
+static int app_meta_index(struct daemon *d, json_t *meta)
+{
+	size_t i;
+	json_t *v;
+
+	if (!meta || !d->a->application_metadata)
+		return 0;
+	json_array_foreach(d->app_meta, i, v)
+		if (i > 0 && json_equal(v, meta))
+			return (int)i;
+	json_array_append(d->app_meta, meta);
+	return (int)json_array_size(d->app_meta) - 1;
+}
+
+static const char *container_name(struct daemon *d, const struct procinfo *pi)
+{
+	if (!d->a->container_names || !pi || !pi->container_id)
+		return "";
+	return containers__name(d->containers, pi->container_id);
+}
+
+/* Called by the native collector for each process it adds to a profile. */
+static void on_native_proc(void *arg, struct profile *prof, uint32_t proc,
+			   const struct procinfo *pi)
+{
+	struct daemon *d = arg;
+	struct profile_proc *pp = profile__proc_at(prof, proc);
+	char *appid;
+
+	if (!pi)
+		return;
+	pp->container = profile__intern_cstr(prof, container_name(d, pi));
+	if (d->a->collect_appids && (appid = nodejs_appid(pi))) {
+		pp->appid = profile__intern_cstr(prof, appid);
+		free(appid);
+	}
+}
+
+/* ---- collectors ---- */
+
+static const struct collector_ops *const engines[] = {
+	&native_bpf_ops,
+};
+
+static int open_native(struct daemon *d)
+{
+	struct collector_config cfg = {
+		.frequency = d->a->frequency,
+		.pids = d->a->pids,
+		.npids = d->a->npids,
+		.insert_dso_name = d->a->insert_dso_name,
+		.on_proc = on_native_proc,
+		.on_proc_arg = d,
+	};
+	const char *want = d->a->perf_engine;
+	int r = -ENOENT;
+
+	if (!strcmp(d->a->perf_mode, "disabled")) {
+		log_info("Native sampling is disabled (--perf-mode disabled): runtime profiles only");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
+		const char *reason = "";
+
+		if (strcmp(want, "auto") && strcmp(want, engines[i]->name))
+			continue;
+		r = engines[i]->open(&cfg, &d->native, &reason);
+		if (!r) {
+			d->ops = engines[i];
+			log_info("Native sampling engine: %s (cpu-clock at %u Hz on every CPU, %s mode)",
+				 engines[i]->name, d->a->frequency, d->a->perf_mode);
+			return 0;
+		}
+		log_warning("Native sampling engine %s cannot run: %s (%s)", engines[i]->name, reason,
+			    strerror(-r));
+	}
+	log_critical("No native sampling engine could start; consider running gProfiler with "
+		     "'--perf-mode disabled' to avoid native sampling");
+	return r;
+}
+
+/* ---- runtime jobs ---- */
+
+static struct rtjobs *start_jobs(struct daemon *d, const char *const *modes,
+				 const char *const *options)
+{
+	struct rtjobs_config cfg = {
+		.frequency = d->a->frequency,
+		.duration_ns = (uint64_t)d->a->duration * 1000000000ULL,
+		.pids = d->a->pids,
+		.npids = d->a->npids,
+		.tmp_dir = d->tmp_dir,
+		.modes = modes,
+		.options = options,
+		.appids = d->a->collect_appids,
+		.app_metadata = d->a->application_metadata,
+		.max_jobs = 256,
+	};
+
+	return rtjobs__start(&cfg, runtime_registry);
+}
+
+/* ---- output ---- */
+
+static json_t *make_header(struct daemon *d, struct metrics *m)
+{
+	json_t *h = json_object();
+	json_t *names = json_array();
+	size_t n;
+	const char *const *seen = containers__seen(d->containers, &n);
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(names, json_string(seen[i]));
+	if (!d->a->container_names)
+		json_array_clear(names);
+	json_object_set_new(h, "containers", names);
+	json_object_set_new(h, "container_names_enabled", json_boolean(d->a->container_names));
+	json_object_set_new(h, "metadata", metadata_current(d->static_meta, d->a->collect_metadata,
+							    d->a->profiling_mode));
+	json_object_set_new(h, "metrics", d->a->collect_metrics ? metrics__json(m)
+			    : json_pack("{s:n,s:n}", "cpu_avg", "mem_avg"));
+	json_object_set(h, "application_metadata", d->app_meta);
+	json_object_set_new(h, "application_metadata_enabled",
+			    json_boolean(d->a->application_metadata));
+	json_object_set_new(h, "profiling_mode", json_string(d->a->profiling_mode));
+	return h;
+}
+
+static void write_outputs(struct daemon *d, const json_t *header, const struct profile *p,
+			  time_t start, time_t end)
+{
+	struct col_options co = {
+		.app_metadata_idx = d->a->application_metadata && !d->a->profile_api_version,
+		.container_frame = !d->a->profile_api_version,
+		.appids = d->a->collect_appids,
+	};
+	char ts[32], start_ts[32], *name;
+	struct outfile of;
+	int r;
+
+	iso_time(end, ts, sizeof(ts));
+	iso_time(start, start_ts, sizeof(start_ts));
+	name = xasprintf("profile_%s.col", ts);
+	r = outfile__open(&of, d->a->output_dir, name);
+	if (!r) {
+		int64_t n = col__write(of.f, header, p, &co);
+
+		r = n < 0 ? (int)n : outfile__commit(&of);
+		if (n < 0)
+			outfile__abort(&of);
+	}
+	if (r) {
+		log_error("Failed to write %s/%s: %s", d->a->output_dir, name, strerror(-r));
+		free(name);
+		return;
+	}
+	outdir__link(d->a->output_dir, "last_profile.col", name, d->a->rotating_output);
+	log_info("Saved collapsed stacks to %s/%s", d->a->output_dir, name);
+	free(name);
+
+	if (!d->a->flamegraph)
+		return;
+	struct flamegraph_meta fm = {
+		.hostname = metadata_hostname(),
+		.service = d->a->service_name,
+		.start_time = start_ts,
+		.end_time = ts,
+	};
+
+	name = xasprintf("profile_%s.html", ts);
+	r = outfile__open(&of, d->a->output_dir, name);
+	if (!r) {
+		r = flamegraph__write(of.f, p, &fm);
+		if (r)
+			outfile__abort(&of);
+		else
+			r = outfile__commit(&of);
+	}
+	if (r) {
+		log_error("Failed to write %s/%s: %s", d->a->output_dir, name, strerror(-r));
+	} else {
+		outdir__link(d->a->output_dir, "last_flamegraph.html", name, d->a->rotating_output);
+		log_info("Saved flamegraph to %s/%s", d->a->output_dir, name);
+	}
+	free(name);
+}
+
+/* The native sampler's counters for this session, logged and put in the
+ * header's metadata so lost stacks are never hidden. */
+static void report_stats(struct daemon *d, json_t *header)
+{
+	struct collector_stats s, *p = &d->stats_prev;
+	json_t *meta = json_object_get(header, "metadata"), *js;
+
+	if (!d->native)
+		return;
+	d->ops->stats(d->native, &s);
+	js = json_pack("{s:s,s:I,s:I,s:I,s:I}", "engine", d->ops->name,
+		       "samples", (json_int_t)(s.samples - p->samples),
+		       "stack_collisions", (json_int_t)(s.stack_collisions - p->stack_collisions),
+		       "stack_errors", (json_int_t)(s.stack_errors - p->stack_errors),
+		       "lost_samples", (json_int_t)(s.lost - p->lost));
+	if (meta)
+		json_object_set(meta, "sampler_stats", js);
+	if (s.stack_collisions > p->stack_collisions || s.stack_errors > p->stack_errors ||
+	    s.lost > p->lost)
+		log_warning("Native sampler: %" PRIu64 " samples, %" PRIu64
+			    " stacks lost to hash collisions, %" PRIu64 " stack errors, %" PRIu64
+			    " samples not counted",
+			    s.samples - p->samples, s.stack_collisions - p->stack_collisions,
+			    s.stack_errors - p->stack_errors, s.lost - p->lost);
+	else
+		log_debug("Native sampler: %" PRIu64 " samples", s.samples - p->samples);
+	if (d->a->diagnostics)
+		log_info("Diagnostics: %zu processes and %zu ELF files cached, %zu KiB of caches, "
+			 "%" PRIu64 " drains",
+			 s.procs, s.dsos, s.cache_bytes / 1024, s.drains);
+	json_decref(js);
+	*p = s;
+}
+
+static void log_usage(void)
+{
+	char *st = proc_read_file("/proc/self/status", 1 << 16, NULL), *rss;
+
+	rss = st ? strstr(st, "VmRSS:") : NULL;
+	if (rss) {
+		char *e = strchr(rss, '\n');
+
+		if (e)
+			*e = '\0';
+		log_info("gProfiler usage: %s", rss);
+	}
+	free(st);
+}
+
+/* ---- the loop ---- */
+
+static void handle_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		uint64_t now = mono_ns();
+
+		/* one stop per 0.5 s, like gProfiler's rate-limited SIGINT */
+		if (d->last_signal_ns && now - d->last_signal_ns < 500000000ULL)
+			continue;
+		d->last_signal_ns = now;
+		if (!d->stop)
+			log_info("Received %s, finishing this session ...", strsignal(si.ssi_signo));
+		d->stop = true;
+	}
+}
+
+static bool controller_gone(struct daemon *d)
+{
+	return d->a->controller_pid > 0 && kill(d->a->controller_pid, 0) && errno == ESRCH;
+}
+
+static void run_one(struct daemon *d, const char *const *modes, const char *const *options)
+{
+	uint64_t t0 = mono_ns(), end = t0 + (uint64_t)d->a->duration * 1000000000ULL;
+	time_t start = time(NULL), stop_time;
+	struct profile *prof = profile__new(), *merged;
+	struct rtjobs *jobs;
+	struct metrics m;
+	size_t njobs;
+	const struct rtjob_result *res;
+	struct merge_runtime *mr;
+	json_t *header;
+
+	d->app_meta = json_array();
+	json_array_append_new(d->app_meta, json_null());
+	containers__reset_seen(d->containers);
+	metrics__start(&m);
+	jobs = start_jobs(d, modes, options);
+
+	while (!d->stop) {
+		struct epoll_event ev[4];
+		uint64_t now = mono_ns();
+		int n, timeout;
+
+		if (now >= end)
+			break;
+		timeout = (int)((end - now + 999999) / 1000000);
+		n = epoll_wait(d->epfd, ev, 4, timeout);
+		if (n < 0 && errno != EINTR) {
+			log_error("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = ev[i].data.fd;
+
+			if (fd == d->sigfd) {
+				handle_signal(d);
+			} else if (fd == d->timerfd) {
+				uint64_t ticks;
+
+				if (read(d->timerfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				if (d->native)
+					d->ops->drain(d->native, prof);
+				metrics__tick(&m, mono_ns());
+				if (controller_gone(d)) {
+					log_info("Controller process %d has exited; gProfiler stopping...",
+						 d->a->controller_pid);
+					d->stop = true;
+				}
+			} else if (d->native) {
+				d->ops->ready(d->native);
+			}
+		}
+	}
+	if (d->native)
+		d->ops->drain(d->native, prof);
+	if (d->stop)
+		rtjobs__stop(jobs);
+	res = rtjobs__collect(jobs, (d->stop ? mono_ns() : end) + JOB_GRACE_NS, &njobs);
+	stop_time = start + (time_t)((mono_ns() - t0 + 500000000ULL) / 1000000000ULL);
+
+	mr = xcalloc(njobs ? njobs : 1, sizeof(*mr));
+	for (size_t i = 0; i < njobs; i++) {
+		const struct rtjob_result *r = &res[i];
+
+		mr[i] = (struct merge_runtime){
+			.pid = r->pid,
+			.prof = r->res.prof,
+			.error = r->res.error,
+			.skipped = r->res.skipped,
+			.comm = r->comm,
+			.appid = d->a->collect_appids ? r->appid : NULL,
+			.app_meta = app_meta_index(d, r->app_metadata),
+			.source = r->ops->source,
+		};
+		if (r->res.error)
+			log_warning("%s profiling of pid %d: %s%s", r->ops->name, r->pid, r->res.error,
+				    r->timed_out ? " (abandoned)" : "");
+	}
+	merged = merge__profiles(d->native ? prof : NULL, mr, njobs, (uint64_t)start);
+	header = make_header(d, &m);
+	report_stats(d, header);
+	if (d->a->output_dir)
+		write_outputs(d, header, merged, start, stop_time);
+	if (d->a->log_usage)
+		log_usage();
+	if (d->a->heartbeat_file) {
+		int fd = open(d->a->heartbeat_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd >= 0)
+			close(fd);
+		utime(d->a->heartbeat_file, NULL);
+	}
+	if (d->native)
+		d->ops->end_session(d->native);
+	json_decref(header);
+	json_decref(d->app_meta);
+	d->app_meta = NULL;
+	free(mr);
+	rtjobs__free(jobs);
+	profile__free(merged);
+	profile__free(prof);
+}
+
+static int setup_fds(struct daemon *d)
+{
+	/* drain every second: cheap, keeps the in-kernel maps small, and
+	 * symbolizes processes while they still exist */
+	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0)
+		return -errno;
+	if (timerfd_settime(d->timerfd, 0, &its, NULL))
+		return -errno;
+	ev.data.fd = d->sigfd;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev);
+	ev.data.fd = d->timerfd;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev);
+	if (d->native && d->ops->fd(d->native) >= 0) {
+		ev.data.fd = d->ops->fd(d->native);
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+	return 0;
+}
+
+static char *make_tmp_dir(void)
+{
+	char *t;
+
+	mkdir("/tmp/gprofiler_tmp", 0755);
+	chmod("/tmp/gprofiler_tmp", 0755);
+	t = xstrdup("/tmp/gprofiler_tmp/run-XXXXXX");
+	if (!mkdtemp(t)) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void remove_tree(const char *dir)
+{
+	/* The run folder holds only files the jobs wrote directly in it. */
+	DIR *dd = opendir(dir);
+
+	if (dd) {
+		struct dirent *de;
+
+		while ((de = readdir(dd))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			char *p = xasprintf("%s/%s", dir, de->d_name);
+
+			unlink(p);
+			free(p);
+		}
+		closedir(dd);
+	}
+	rmdir(dir);
+}
+
+int session_run(struct args *a, time_t spawn_time)
+{
+	struct daemon d = { .a = a, .sigfd = -1, .timerfd = -1, .epfd = -1 };
+	const char *modes[] = { "python", a->python_mode, "java", a->java_mode,
+				"ruby", a->ruby_mode, "php", a->php_mode,
+				"dotnet", a->dotnet_mode, NULL };
+	const char *options[] = { "pyspy_path", a->pyspy_path ? a->pyspy_path : "",
+				  "ap_path", a->java_async_profiler_path ? a->java_async_profiler_path : "",
+				  NULL };
+	int rc = 0, r;
+
+	if (a->output_dir && (r = outdir__create(a->output_dir))) {
+		log_error("Output directory / a component in its path already exists as a "
+			  "non-directory! Please check the path '%s' (%s)",
+			  a->output_dir, strerror(-r));
+		return 1;
+	}
+	d.tmp_dir = make_tmp_dir();
+	if (!d.tmp_dir) {
+		log_error("Cannot create a temporary folder under /tmp/gprofiler_tmp: %s",
+			  strerror(errno));
+		return 1;
+	}
+	d.containers = containers__new(NULL);
+	d.static_meta = a->collect_metadata ? metadata_static(a, spawn_time, NULL) : NULL;
+	if (open_native(&d)) {
+		rc = 1;
+		goto out;
+	}
+	if (setup_fds(&d)) {
+		log_error("Cannot set up the event loop: %s", strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	log_info("gProfiler initialized and ready to start profiling");
+	do {
+		run_one(&d, modes, options);
+	} while (a->continuous && !d.stop);
+	log_info("Stopping ...");
+out:
+	if (d.native)
+		d.ops->destroy(d.native);
+	containers__free(d.containers);
+	json_decref(d.static_meta);
+	if (d.tmp_dir)
+		remove_tree(d.tmp_dir);
+	free(d.tmp_dir);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	if (d.timerfd >= 0)
+		close(d.timerfd);
+	return rc;
+}
