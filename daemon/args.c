@@ -237,6 +237,8 @@ static const struct opt opts[] = {
 	  "databricks_job_name_as_service_name", NULL, NULL, O_NOOP, "deprecated" },
 	{ "file-path", 0, K_STR, F(file_path), "file_path", NULL, NULL, O_HIDDEN,
 	  "upload-file: the .col file to send" },
+	{ "dry-run", 0, K_TRUE, F(dry_run), "dry_run", NULL, NULL, O_NOARG_CONFIG,
+	  "check the arguments, config file and environment, then exit (0 when valid)" },
 	{ "lock-name", 0, K_STR, F(lock_name), "lock_name", NULL, NULL, O_HIDDEN,
 	  "singleton lock name (tests)" },
 };
@@ -659,13 +661,26 @@ static int parse_argv(struct args *a, int argc, char **argv, struct warnings *w,
 			if (eq)
 				value = eq + 1;
 		} else {
-			o = find_short(arg[1]);
-			if (!o) {
-				error_line("unrecognized arguments: %s", arg);
-				return -EINVAL;
+			/* bundled flags: -cu, -vc ... (a value-taking option
+			 * may come last and take the rest: -d5) */
+			size_t k = 1;
+
+			for (;;) {
+				o = find_short(arg[k]);
+				if (!o) {
+					error_line("unrecognized arguments: %s", arg);
+					return -EINVAL;
+				}
+				if (takes_value(o) || !arg[k + 1])
+					break;
+				if (o->kind == K_HELP || o->kind == K_VERSION)
+					break;
+				if (apply(a, o, NULL, false, w, "command line"))
+					return -EINVAL;
+				k++;
 			}
-			if (arg[2])
-				value = arg + 2;
+			if (arg[k + 1])
+				value = arg + k + 1;
 		}
 		if (o->kind == K_HELP) {
 			print_help();

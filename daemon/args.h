@@ -76,6 +76,7 @@ struct args {
 	/* upload-file */
 	char *subcommand;		/* NULL or "upload-file" */
 	char *file_path;
+	bool dry_run;			/* ours: validate the arguments and exit */
 	/* internal: the lock name (tests run side by side) */
 	char *lock_name;
 };

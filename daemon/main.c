@@ -95,6 +95,14 @@ int main(int argc, char **argv)
 		args_free_warnings(warnings);
 		return ARGS_EXIT_USAGE;
 	}
+	if (a.dry_run) {
+		for (char **w = warnings; w && *w; w++)
+			fprintf(stderr, "gprofiler: warning: %s\n", *w);
+		puts("gprofiler: the arguments are valid");
+		args_free(&a);
+		args_free_warnings(warnings);
+		return 0;
+	}
 	if (startup_check_root() || (a.pid_ns_check && startup_check_pidns())) {
 		args_free(&a);
 		args_free_warnings(warnings);

@@ -73,6 +73,21 @@ static void test_flags(void **state)
 	args_free(&a);
 }
 
+static void test_bundled_short_flags(void **state)
+{
+	(void)state;
+	struct args a;
+
+	/* gProfiler's docs write -cu; a value option may close a bundle */
+	assert_int_equal(args_parse(&a, 4, (char *[]){ "gprofiler", "-vco", "/tmp/x", "-d5", NULL },
+				    &warnings),
+			 0);
+	assert_true(a.verbose && a.continuous);
+	assert_string_equal(a.output_dir, "/tmp/x");
+	assert_int_equal(a.duration, 5);
+	args_free(&a);
+}
+
 static void test_unimplemented_flag_warns(void **state)
 {
 	(void)state;
@@ -109,6 +124,7 @@ static void test_errors(void **state)
 		(const char *[]){ "gprofiler", "-o", "x", "--pids", "1", "--profile-spawned-processes",
 				  NULL },
 		(const char *[]){ "gprofiler", "-o", "x", "stray", NULL },
+		(const char *[]){ "gprofiler", "-cx", "-o", "x", NULL },
 	};
 	FILE *saved = stderr;
 
@@ -184,6 +200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_bundled_short_flags),
 		cmocka_unit_test(test_unimplemented_flag_warns),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_env_config_precedence),
