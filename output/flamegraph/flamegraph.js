@@ -149,16 +149,26 @@
 	for (let i = 0; i < strings.length; i++)
 		strKind[i] = kindOfString(String(strings[i]));
 
-	function kindOf(i) {
-		if (i === 0 || depth[i] === 1)
-			return K.process;
-		const s = strings[nameOf[i]];
-		if (depth[i] === 2 && s.startsWith('appid: '))
-			return K.process;
-		if (s.startsWith('[Profiling error: ') || s.startsWith('[Profiling skipped: '))
-			return K.process;
-		return strKind[nameOf[i]];
+	/* per name: 1 = an appid frame, 2 = a profiling error or skip */
+	const strMeta = new Uint8Array(strings.length);
+	for (let i = 0; i < strings.length; i++) {
+		const s = strings[i];
+
+		if (s.startsWith('appid: '))
+			strMeta[i] = 1;
+		else if (s.startsWith('[Profiling error: ') || s.startsWith('[Profiling skipped: '))
+			strMeta[i] = 2;
 	}
+
+	/* the root, the comm frames and what gProfiler inserts are "process" */
+	const nodeKind = new Uint8Array(n);
+	for (let i = 0; i < n; i++) {
+		const m = strMeta[nameOf[i]];
+
+		nodeKind[i] = depth[i] <= 1 || m === 2 || (m === 1 && depth[i] === 2) ?
+			K.process : strKind[nameOf[i]];
+	}
+	const kindOf = (i) => nodeKind[i];
 
 	function hslToRgb(h, s, l) {
 		const a = s * Math.min(l, 1 - l);
@@ -231,8 +241,11 @@
 	}
 
 	const kindSelf = new Float64Array(KINDS.length);
-	for (let i = 0; i < n; i++)
-		kindSelf[kindOf(i)] += self[i];
+	const kindSeen = new Uint8Array(KINDS.length);
+	for (let i = total > 0 ? 0 : n; i < n; i++) {
+		kindSelf[nodeKind[i]] += self[i];
+		kindSeen[nodeKind[i]] = 1;
+	}
 	{
 		const legend = $('legend');
 
@@ -242,7 +255,9 @@
 			const label = document.createElement('span');
 			const mid = hslToRgb((k[2] + k[3]) / 2, k[4], (k[5] + k[6]) / 2);
 
-			item.className = 'item' + (kindSelf[idx] > 0 ? '' : ' absent');
+			item.className = 'item' + (kindSeen[idx] ? '' : ' absent');
+			item.title = kindSeen[idx] ? 'share of the samples whose leaf frame is of this kind' :
+				'no frame of this kind in this profile';
 			sw.className = 'sw';
 			sw.style.background = 'rgb(' + mid.join(',') + ')';
 			label.textContent = k[1] + (kindSelf[idx] > 0 ? ' ' + pct(kindSelf[idx], total) : '');
@@ -314,17 +329,9 @@
 			draw();
 	}
 
-	function drawFrame(i, x, w, top, ancestor) {
-		const d = depth[i];
-		const y = rowY(d) - top;
+	function paintFrame(i, x, w, y, ancestor) {
 		const c = isMatch(i) ? MATCH : rgbOf(i);
-		let r = rows.get(d);
 
-		if (!r) {
-			r = [];
-			rows.set(d, r);
-		}
-		r.push(i, x, w, ancestor ? 1 : 0);
 		ctx.globalAlpha = ancestor ? 0.6 : 1;
 		ctx.fillStyle = c.css;
 		ctx.fillRect(x, y, w > 2 ? w - 1 : w, ROW - 1);
@@ -342,6 +349,34 @@
 			ctx.fillStyle = '#000';
 			ctx.fillText(s.length > fit ? s.slice(0, fit - 1) + '\u2026' : s, x + PAD,
 				     y + ROW / 2);
+		}
+	}
+
+	function drawFrame(i, x, w, top, ancestor) {
+		const d = depth[i];
+		let r = rows.get(d);
+
+		if (!r) {
+			r = [];
+			rows.set(d, r);
+		}
+		r.push(i, x, w, ancestor ? 1 : 0);
+		paintFrame(i, x, w, rowY(d) - top, ancestor);
+	}
+
+	/* Repaints one drawn frame in place (a hover change), without a full draw. */
+	function repaint(i) {
+		const r = i >= 0 ? rows.get(depth[i]) : null;
+
+		for (let k = 0; r && k < r.length; k += 4) {
+			if (r[k] !== i)
+				continue;
+			const x = r[k + 1], w = r[k + 2], y = rowY(depth[i]) - chart.scrollTop;
+
+			ctx.fillStyle = '#fff';
+			ctx.fillRect(x, y, w > 2 ? w - 1 : w, ROW - 1);
+			paintFrame(i, x, w, y, r[k + 3] === 1);
+			return;
 		}
 	}
 
@@ -454,11 +489,18 @@
 
 	function setHover(i, ev) {
 		if (i !== hover) {
+			const old = hover;
+
 			hover = i;
+			if (dirty || rafPending) {
+				schedule();
+			} else {
+				repaint(old);
+				repaint(i);
+			}
 			details.textContent = i >= 0 ?
 				cut(strings[nameOf[i]], 400) + '  \u2014  ' + describe(i)[0] :
 				'Hover over a frame for details; click to zoom.';
-			schedule();
 		}
 		if (ev)
 			showTip(i, ev);
@@ -466,6 +508,7 @@
 
 	function zoomTo(i) {
 		zoom = i >= 0 && i < n ? i : 0;
+		$('reset').disabled = zoom === 0;
 		updateMatched();
 		schedule();
 	}
@@ -645,6 +688,7 @@
 
 	/* ---- first render ---- */
 
+	$('reset').disabled = true;
 	layout();
 	chart.scrollTop = chart.scrollHeight;	/* flame: the root row is at the bottom */
 	draw();
