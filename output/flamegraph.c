@@ -333,6 +333,19 @@ static void fg_collect(struct fg *t)
 	size_t n;
 
 	s = profile__samples(p, &n);
+	/* size the arrays once: no copying while they fill */
+	size_t need = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t nf;
+
+		if (s[i].count) {
+			profile__stack_frames(p, s[i].stack, &nf);
+			need += (size_t)nf + 2;
+		}
+	}
+	xgrow((void **)&t->path, &t->path_cap, need, sizeof(*t->path));
+	xgrow((void **)&t->items, &t->items_cap, n, sizeof(*t->items));
 	for (size_t i = 0; i < n; i++) {
 		const struct profile_proc *pp;
 		const gp_str *fr;
@@ -343,7 +356,6 @@ static void fg_collect(struct fg *t)
 			continue;
 		pp = profile__proc_at(p, s[i].proc);
 		fr = profile__stack_frames(p, s[i].stack, &nf);
-		xgrow((void **)&t->path, &t->path_cap, t->npath + nf + 2, sizeof(*t->path));
 		t->path[t->npath++] = fg_frame(t, pp->comm);
 		if (pp->appid)
 			t->path[t->npath++] = fg_appid(t, pp->appid);
@@ -352,7 +364,6 @@ static void fg_collect(struct fg *t)
 
 			t->path[t->npath++] = v ? v - 1 : fg_frame(t, fr[j]);
 		}
-		xgrow((void **)&t->items, &t->items_cap, t->nitems + 1, sizeof(*t->items));
 		t->items[t->nitems++] = (struct fg_item){ off, (uint32_t)(t->npath - off),
 							  s[i].count };
 		if (t->npath - off > t->max_len)
@@ -575,6 +586,10 @@ int flamegraph__write_stats(FILE *f, const struct profile *p, const struct flame
 	o->bytes = 0;
 	o->err = false;
 	fg_collect(&t);
+	if (t.npath >= UINT32_MAX || t.nitems >= UINT32_MAX) {	/* node ids are 32-bit */
+		r = -E2BIG;
+		goto out;
+	}
 	fg_rank(&t);
 	fg_build(&t);
 	out_mem(o, flamegraph_page_head, flamegraph_page_head_len);
@@ -591,6 +606,7 @@ int flamegraph__write_stats(FILE *f, const struct profile *p, const struct flame
 			.total = t.value[0],
 			.bytes = o->bytes,
 		};
+out:
 	fg_free(&t);
 	free(o);
 	return r;

@@ -34,7 +34,8 @@ struct flamegraph_meta {
 /* Writes the page for p: each process's comm (then "appid: X", when set)
  * is the first frame under the root, then its stacks, root first. Siblings
  * are sorted by name and samples of identical paths sum. m may be NULL.
- * Returns 0 or -errno (-EIO when f failed). */
+ * Returns 0 or -errno (-EIO when f failed, -E2BIG for a profile of 2^32
+ * frames or more). */
 int flamegraph__write(FILE *f, const struct profile *p, const struct flamegraph_meta *m);
 
 /* What the page's tree holds, for tests and the bench. */
