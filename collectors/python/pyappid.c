@@ -307,9 +307,9 @@ static char *rule_gunicorn_title(const struct procinfo *pi, const struct args *a
 		return NULL;
 	/* ^gunicorn: (?:master|worker) \[([^\]]*)\]$ */
 	if (!strncmp(t + 10, "master [", 8))
-		open = t + 17;
+		open = t + 18;
 	else if (!strncmp(t + 10, "worker [", 8))
-		open = t + 17;
+		open = t + 18;
 	else
 		return NULL;
 	close = strchr(open, ']');

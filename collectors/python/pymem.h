@@ -31,6 +31,8 @@ int pymem__read_ptr(struct pymem *m, uint64_t addr, uint64_t *ret);
 
 /* System calls made so far, for the benchmark. */
 uint64_t pymem__syscalls(const struct pymem *m);
+/* Pages read so far. */
+uint64_t pymem__pages(const struct pymem *m);
 
 /* One uncached process_vm_readv; same returns as pymem__read. */
 int pymem_read_direct(pid_t pid, uint64_t addr, void *buf, size_t len);

@@ -200,7 +200,7 @@ int pylayout_from_debug_offsets(const uint8_t *buf, size_t len, struct pylayout 
 	l.fr_lasti = v[14];
 	l.fr_owner = v[15];
 	l.fr_size = max_u32(max_u32(l.fr_back, l.fr_code), l.fr_lasti) + 8;
-	l.fr_size = max_u32(l.fr_size, l.fr_owner + 1);
+	l.fr_size = (max_u32(l.fr_size, l.fr_owner + 1) + 7) & ~7u;
 	l.co_filename = v[16];
 	l.co_name = v[17];
 	l.co_qualname = v[18];
@@ -208,7 +208,7 @@ int pylayout_from_debug_offsets(const uint8_t *buf, size_t len, struct pylayout 
 	l.co_firstlineno = v[20];
 	l.co_code_adaptive = v[21];
 	l.co_size = max_u32(max_u32(l.co_filename, l.co_name), max_u32(l.co_qualname, l.co_linetable)) + 8;
-	l.co_size = max_u32(l.co_size, l.co_firstlineno + 4);
+	l.co_size = (max_u32(l.co_size, l.co_firstlineno + 4) + 7) & ~7u;
 	l.ob_type = v[22];
 	l.bytes_size = v[23];
 	l.bytes_sval = v[24];

@@ -646,4 +646,5 @@ void pysampler__stats(const struct pysampler *s, struct pysampler_stats *ret)
 {
 	*ret = s->st;
 	ret->syscalls = pymem__syscalls(s->mem);
+	ret->pages = pymem__pages(s->mem);
 }

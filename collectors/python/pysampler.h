@@ -33,6 +33,7 @@ struct pysampler_stats {
 	uint64_t idle;		/* no thread held the GIL */
 	uint64_t errors;	/* torn or failed walks, dropped */
 	uint64_t syscalls;	/* process_vm_readv calls */
+	uint64_t pages;		/* pages they read */
 	uint64_t frames;	/* frames walked */
 };
 

@@ -167,7 +167,7 @@ static bool is_exec_file(const char *path)
 {
 	struct stat st;
 
-	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+	return !stat(path, &st) && S_ISREG(st.st_mode) && (st.st_mode & 0111) && !access(path, X_OK);
 }
 
 char *pyspy_find(const char *path)

@@ -153,11 +153,11 @@ static int bench(int pid, long n, enum pyline_mode mode)
 	t1 = cpu_ns();
 	pysampler__stats(s, &st);
 	printf("samples %llu\nstacks %llu\nidle %llu\nerrors %llu\nframes %llu\nsyscalls %llu\n"
-	       "cpu_ns %llu\n",
+	       "pages %llu\ncpu_ns %llu\n",
 	       (unsigned long long)st.samples, (unsigned long long)st.stacks,
 	       (unsigned long long)st.idle, (unsigned long long)st.errors,
 	       (unsigned long long)st.frames, (unsigned long long)st.syscalls,
-	       (unsigned long long)(t1 - t0));
+	       (unsigned long long)st.pages, (unsigned long long)(t1 - t0));
 	pysampler__free(s);
 	profile__free(p);
 	return 0;
