@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The system-wide sampler: a perf_event program run by cpu-clock events on
- * every CPU. It counts samples in the kernel by {tgid, comm, user stack id,
- * kernel stack id}, so user space only reads aggregated counts.
+ * every CPU. It counts samples in the kernel by {tgid, comm, user stack,
+ * kernel stack}, so user space only reads aggregated counts. Stacks are
+ * stored once each, named by a 64-bit hash of their addresses.
  *
  * Two banks of {counts, stacks} maps: the program writes the bank chosen by
  * `active_bank`; user space flips it and drains the other one, so no sample
- * taken during a drain is lost and stack ids are never freed under a live
+ * taken during a drain is lost and a stack is never freed under a live
  * key. A small LRU of seen processes posts the first sample of each new
  * process to a ring buffer, so short-lived processes get symbolized.
  */
@@ -18,7 +19,7 @@
 
 #define PF_KTHREAD 0x00200000
 #define EFAULT 14
-#define EEXIST 17
+#define E2BIG 7
 
 /* Sizes are set by user space before load. */
 struct counts_map {
@@ -31,13 +32,22 @@ struct counts_map counts_0 SEC(".maps");
 struct counts_map counts_1 SEC(".maps");
 
 struct stacks_map {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, GP_MAX_STACK_DEPTH * sizeof(__u64));
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* memory only for stacks seen */
+	__type(key, __u64);
+	__type(value, struct gp_stack);
 };
 struct stacks_map stacks_0 SEC(".maps");
 struct stacks_map stacks_1 SEC(".maps");
+
+/* Per-CPU scratch for the stack being read (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gp_stack);
+} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -77,12 +87,41 @@ static __always_inline void stat_inc(__u32 which)
 		*v += 1;
 }
 
-static __always_inline void note_stack_err(long id, __u32 collision, __u32 other)
+/* Reads the current user or kernel stack, stores it in stacks (once) and
+ * returns its name: a nonzero hash, 0 for no stack, GP_STACK_ERROR. */
+static __always_inline __u64 save_stack(struct bpf_perf_event_data *ctx, void *stacks,
+					__u64 flags, __u32 err_stat)
 {
-	if (id == -EEXIST)
-		stat_inc(collision);
-	else
-		stat_inc(other);
+	__u32 zero = 0;
+	struct gp_stack *st = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 h = flags ? 0x9e3779b97f4a7c15ULL : 0xc2b2ae3d27d4eb4fULL;
+	long n;
+
+	if (!st)
+		return GP_STACK_ERROR;
+	n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), flags);
+	if (n <= 0) {
+		/* -EFAULT: no stack of that kind here (user mode, kernel thread) */
+		if (n < 0 && n != -EFAULT) {
+			stat_inc(err_stat);
+			return GP_STACK_ERROR;
+		}
+		return 0;
+	}
+	st->len = n / sizeof(__u64);
+	for (__u32 i = 0; i < GP_MAX_STACK_DEPTH; i++) {
+		if (i >= st->len)
+			break;
+		h ^= st->ips[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	if (h <= GP_STACK_ERROR)
+		h += 2;
+	if (!bpf_map_lookup_elem(stacks, &h) &&
+	    bpf_map_update_elem(stacks, &h, st, BPF_NOEXIST) == -E2BIG)
+		stat_inc(GP_STAT_STACKS_FULL);
+	return h;
 }
 
 static __always_inline void count(void *counts, struct gp_sample_key *key)
@@ -129,7 +168,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct gp_sample_key key = {};
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	int user = tgid != 0 && !(BPF_CORE_READ(task, flags) & PF_KTHREAD);
-	long uid = -EFAULT, kid;
+	void *stacks = active_bank ? (void *)&stacks_1 : (void *)&stacks_0;
 
 	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
 		return 0;
@@ -141,22 +180,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	else
 		__builtin_memcpy(key.comm, "swapper", 8);
 
-	if (active_bank) {
-		if (user)
-			uid = bpf_get_stackid(ctx, &stacks_1, BPF_F_USER_STACK);
-		kid = bpf_get_stackid(ctx, &stacks_1, 0);
-	} else {
-		if (user)
-			uid = bpf_get_stackid(ctx, &stacks_0, BPF_F_USER_STACK);
-		kid = bpf_get_stackid(ctx, &stacks_0, 0);
-	}
-	if (user && uid < 0)
-		note_stack_err(uid, GP_STAT_USTACK_COLLISION, GP_STAT_USTACK_ERROR);
-	/* -EFAULT on the kernel side means the sample hit user mode. */
-	if (kid < 0 && kid != -EFAULT)
-		note_stack_err(kid, GP_STAT_KSTACK_COLLISION, GP_STAT_KSTACK_ERROR);
-	key.ustack_id = uid;
-	key.kstack_id = kid;
+	if (user)
+		key.ustack = save_stack(ctx, stacks, BPF_F_USER_STACK, GP_STAT_USTACK_ERROR);
+	key.kstack = save_stack(ctx, stacks, 0, GP_STAT_KSTACK_ERROR);
 
 	if (active_bank)
 		count(&counts_1, &key);

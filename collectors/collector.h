@@ -35,8 +35,8 @@ struct collector_config {
 /* Counters a collector reports for the log and the profile metadata. */
 struct collector_stats {
 	uint64_t samples;		/* taken by the kernel */
-	uint64_t stack_collisions;	/* stack map bucket already held */
-	uint64_t stack_errors;		/* other stack failures */
+	uint64_t stack_errors;		/* stacks that could not be read */
+	uint64_t stacks_dropped;	/* read but not stored (map full) */
 	uint64_t lost;			/* samples that could not be counted */
 	uint64_t drains;
 	size_t procs, dsos, cache_bytes;

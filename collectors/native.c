@@ -38,7 +38,7 @@ struct collector {
 	struct gp_sample_key *keys;
 	uint64_t *counts;
 	size_t nkeys, keys_cap;
-	uint64_t ustack[GP_MAX_STACK_DEPTH], kstack[GP_MAX_STACK_DEPTH];
+	struct gp_stack ustack, kstack;
 	gp_str *frames;
 	size_t nframes_cap;
 };
@@ -134,7 +134,8 @@ static int open_collector(const struct collector_config *cfg, struct collector *
 		goto fail;
 	}
 	/* A bank holds one drain interval (1 s) of samples, with headroom;
-	 * every sample may add one user and one kernel stack. */
+	 * every sample may add one user and one kernel stack. The stacks
+	 * maps allocate per stack seen, so their bound costs nothing idle. */
 	entries = pow2_at_least((uint64_t)n * cfg->frequency * 4);
 	bpf_map__set_max_entries(c->skel->maps.counts_0, entries);
 	bpf_map__set_max_entries(c->skel->maps.counts_1, entries);
@@ -232,13 +233,12 @@ static void read_stats(struct collector *c, uint64_t *ret)
 	free(vals);
 }
 
-static int stack_len(const uint64_t *ips)
+/* Reads stack h of the bank into st; returns its depth (0: none). */
+static int read_stack(int fd, uint64_t h, struct gp_stack *st)
 {
-	int n = 0;
-
-	while (n < GP_MAX_STACK_DEPTH && ips[n])
-		n++;
-	return n;
+	if (h <= GP_STACK_ERROR || bpf_map_lookup_elem(fd, &h, st))
+		return 0;
+	return st->len > GP_MAX_STACK_DEPTH ? GP_MAX_STACK_DEPTH : (int)st->len;
 }
 
 static void push_frame(struct collector *c, struct profile *prof, int *n, const char *name)
@@ -257,20 +257,18 @@ static void add_sample(struct collector *c, struct profile *prof, int stacks_fd,
 
 	memcpy(comm, k->comm, GP_COMM_LEN);
 	comm[GP_COMM_LEN] = '\0';
-	if (k->ustack_id >= 0 && !bpf_map_lookup_elem(stacks_fd, &k->ustack_id, c->ustack))
-		nu = stack_len(c->ustack);
-	if (k->kstack_id >= 0 && !bpf_map_lookup_elem(stacks_fd, &k->kstack_id, c->kstack))
-		nk = stack_len(c->kstack);
-
-	if (k->ustack_id < 0 && k->ustack_id != -EFAULT)
+	nu = read_stack(stacks_fd, k->ustack, &c->ustack);
+	nk = read_stack(stacks_fd, k->kstack, &c->kstack);
+	/* a stack that could not be read or stored is marked, not dropped */
+	if (k->ustack && !nu)
 		push_frame(c, prof, &n, "[missing user stack]");
 	for (int i = nu - 1; i >= 0; i--)
 		push_frame(c, prof, &n,
-			   symbolizer__user(c->sym, (int)k->tgid, comm, c->ustack[i], i > 0));
-	if (k->kstack_id < 0 && k->kstack_id != -EFAULT)
+			   symbolizer__user(c->sym, (int)k->tgid, comm, c->ustack.ips[i], i > 0));
+	if (k->kstack && !nk)
 		push_frame(c, prof, &n, "[missing kernel stack]_[k]");
 	for (int i = nk - 1; i >= 0; i--)
-		push_frame(c, prof, &n, symbolizer__kernel(c->sym, c->kstack[i], i > 0));
+		push_frame(c, prof, &n, symbolizer__kernel(c->sym, c->kstack.ips[i], i > 0));
 
 	nprocs = profile__nprocs(prof);
 	proc = profile__proc(prof, (int32_t)k->tgid, profile__intern_cstr(prof, comm), GP_SRC_NATIVE);
@@ -295,7 +293,7 @@ static int drain(struct collector *c, struct profile *prof)
 	struct gp_sample_key key, prev;
 	bool first = true;
 	struct timespec settle = { 0, 2 * 1000 * 1000 };
-	__u32 sid;
+	__u64 sid;
 
 	/* New samples go to the other bank; a program that read the old
 	 * value finishes within microseconds, so 2 ms is ample. */
@@ -338,8 +336,8 @@ static void stats(struct collector *c, struct collector_stats *ret)
 	symbolizer__stats(c->sym, &ss);
 	*ret = (struct collector_stats){
 		.samples = s[GP_STAT_SAMPLES],
-		.stack_collisions = s[GP_STAT_USTACK_COLLISION] + s[GP_STAT_KSTACK_COLLISION],
 		.stack_errors = s[GP_STAT_USTACK_ERROR] + s[GP_STAT_KSTACK_ERROR],
+		.stacks_dropped = s[GP_STAT_STACKS_FULL],
 		.lost = s[GP_STAT_COUNTS_FULL],
 		.drains = c->drains,
 		.procs = ss.procs,

@@ -264,18 +264,18 @@ static void report_stats(struct daemon *d, json_t *header)
 	d->ops->stats(d->native, &s);
 	js = json_pack("{s:s,s:I,s:I,s:I,s:I}", "engine", d->ops->name,
 		       "samples", (json_int_t)(s.samples - p->samples),
-		       "stack_collisions", (json_int_t)(s.stack_collisions - p->stack_collisions),
 		       "stack_errors", (json_int_t)(s.stack_errors - p->stack_errors),
+		       "stacks_dropped", (json_int_t)(s.stacks_dropped - p->stacks_dropped),
 		       "lost_samples", (json_int_t)(s.lost - p->lost));
 	if (meta)
 		json_object_set(meta, "sampler_stats", js);
-	if (s.stack_collisions > p->stack_collisions || s.stack_errors > p->stack_errors ||
+	if (s.stacks_dropped > p->stacks_dropped || s.stack_errors > p->stack_errors ||
 	    s.lost > p->lost)
 		log_warning("Native sampler: %" PRIu64 " samples, %" PRIu64
-			    " stacks lost to hash collisions, %" PRIu64 " stack errors, %" PRIu64
+			    " stacks unreadable, %" PRIu64 " stacks not stored (map full), %" PRIu64
 			    " samples not counted",
-			    s.samples - p->samples, s.stack_collisions - p->stack_collisions,
-			    s.stack_errors - p->stack_errors, s.lost - p->lost);
+			    s.samples - p->samples, s.stack_errors - p->stack_errors,
+			    s.stacks_dropped - p->stacks_dropped, s.lost - p->lost);
 	else
 		log_debug("Native sampler: %" PRIu64 " samples", s.samples - p->samples);
 	if (d->a->diagnostics)

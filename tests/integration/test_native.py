@@ -112,7 +112,8 @@ def test_split_main_and_kernel_frames():
                 "spawn_time", "current_time", "run_arguments", "cloud_provider", "pid"):
         assert key in md, key
     assert md["cloud_provider"] in ("unknown", "aws", "gcp", "azure")
-    assert md["sampler_stats"]["samples"] > 0
+    stats = md["sampler_stats"]
+    assert stats["samples"] > 0 and stats["stacks_dropped"] == 0, stats
     assert col.header["application_metadata"][0] is None
     assert set(col.header["metrics"]) == {"cpu_avg", "mem_avg"}
     # every stack line is idx;container;comm;...
