@@ -7,9 +7,11 @@
 
 #include <stddef.h>
 
+#include "java/java.h"
 #include "python/python.h"
 
 const struct runtime_ops *const runtime_registry[] = {
 	&python_runtime_ops,
+	&java_runtime_ops,
 	NULL,
 };
