@@ -30,6 +30,9 @@ struct collector_config {
 	bool insert_dso_name;
 	collector_proc_hook on_proc;
 	void *on_proc_arg;
+	/* Called (with on_proc_arg) when a process is sampled for the first
+	 * time or after an exec; NULL for none. */
+	void (*on_new_process)(void *arg, int pid);
 };
 
 /* Counters a collector reports for the log and the profile metadata. */

@@ -78,8 +78,11 @@ static int on_new_proc(void *ctx, void *data, size_t size)
 	struct collector *c = ctx;
 	const struct gp_new_proc *ev = data;
 
-	if (size >= sizeof(*ev))
-		symbolizer__note_process(c->sym, (int)ev->tgid);
+	if (size < sizeof(*ev))
+		return 0;
+	symbolizer__note_process(c->sym, (int)ev->tgid);
+	if (c->cfg.on_new_process)
+		c->cfg.on_new_process(c->cfg.on_proc_arg, (int)ev->tgid);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,9 +34,12 @@ struct job {
 };
 
 struct rtjobs {
+	struct rtjobs_config cfg;
+	const struct runtime_ops *const *registry;
 	struct job **jobs;
 	size_t n, cap;
 	struct rtjob_result *results;
+	size_t nstarted;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int refs;			/* lock and cond outlive abandoned jobs */
@@ -94,6 +98,12 @@ static void *job_main(void *p)
 	free(ta);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals belong to the daemon */
+	/* appid and metadata may take time (a JVM answers over its attach
+	 * socket): made here, never in the daemon's loop */
+	if (set->cfg.appids && ops->appid)
+		jb->r.appid = ops->appid(jb->pi);
+	if (set->cfg.app_metadata && ops->app_metadata)
+		jb->r.app_metadata = ops->app_metadata(jb->pi);
 	if (ops->profile(&jb->cfg, &jb->r.res) && !jb->r.res.prof && !jb->r.res.error)
 		jb->r.res.error = xstrdup("profiler failed");
 	if (!jb->r.res.prof && !jb->r.res.error)
@@ -132,9 +142,10 @@ static const struct runtime_ops *match(const struct rtjobs_config *cfg,
 	return NULL;
 }
 
-static void add_job(struct rtjobs *j, const struct rtjobs_config *cfg,
-		    const struct runtime_ops *ops, struct procinfo *pi)
+static struct job *add_job(struct rtjobs *j, const struct runtime_ops *ops, struct procinfo *pi,
+			   uint64_t duration_ns)
 {
+	const struct rtjobs_config *cfg = &j->cfg;
 	struct job *jb = xcalloc(1, sizeof(*jb));
 	unsigned int f = cfg->frequency;
 
@@ -148,7 +159,7 @@ static void add_job(struct rtjobs *j, const struct rtjobs_config *cfg,
 	jb->cfg = (struct runtime_job_config){
 		.pid = pi->pid,
 		.frequency = f,
-		.duration_ns = cfg->duration_ns,
+		.duration_ns = duration_ns,
 		.stop = &jb->stop,
 		.tmp_dir = cfg->tmp_dir,
 		.mode = rtjobs_mode(cfg->modes, ops->name),
@@ -156,83 +167,116 @@ static void add_job(struct rtjobs *j, const struct rtjobs_config *cfg,
 	};
 	xgrow((void **)&j->jobs, &j->cap, j->n + 1, sizeof(*j->jobs));
 	j->jobs[j->n++] = jb;
+	return jb;
+}
+
+static void start_job(struct rtjobs *j, struct job *jb)
+{
+	struct thread_arg *ta;
+	pthread_attr_t attr;
+	int r;
+
+	if (j->cfg.max_jobs && j->nstarted >= j->cfg.max_jobs) {
+		jb->r.res.error = xstrdup("too many processes to profile at once");
+		jb->r.res.skipped = true;
+		jb->done = true;
+		return;
+	}
+	ta = xmalloc(sizeof(*ta));
+	ta->jb = jb;
+	ta->set = j;
+	__atomic_add_fetch(&jb->refs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&j->refs, 1, __ATOMIC_RELAXED);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	r = pthread_create(&jb->thread, &attr, job_main, ta);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		free(ta);
+		__atomic_sub_fetch(&jb->refs, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&j->refs, 1, __ATOMIC_RELAXED);
+		jb->r.res.error = xstrdup("cannot start a profiling thread");
+		jb->done = true;
+		return;
+	}
+	jb->started = true;
+	j->nstarted++;
+}
+
+/* The runtime of pid, with its facts, or NULL. */
+static const struct runtime_ops *discover(struct rtjobs *j, int pid, struct procinfo **ret_pi)
+{
+	char path[64], *maps;
+	const struct runtime_ops *ops;
+	struct procinfo *pi;
+
+	if (pid <= 0 || pid == getpid() || !pid_allowed(&j->cfg, pid))
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = proc_read_file(path, 64 << 20, NULL);
+	if (!maps || !maps[0]) {
+		free(maps);
+		return NULL;	/* kernel thread or gone */
+	}
+	pi = procinfo__read(pid);
+	ops = pi ? match(&j->cfg, j->registry, pi, maps) : NULL;
+	free(maps);
+	if (!ops) {
+		procinfo__free(pi);
+		return NULL;
+	}
+	*ret_pi = pi;
+	return ops;
 }
 
 struct rtjobs *rtjobs__start(const struct rtjobs_config *cfg,
 			     const struct runtime_ops *const *registry)
 {
 	struct rtjobs *j = xcalloc(1, sizeof(*j));
-	pthread_attr_t attr;
 	struct dirent *de;
 	DIR *d;
-	int self = getpid();
 
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
 	j->refs = 1;
+	j->cfg = *cfg;
+	j->registry = registry;
 	if (!registry || !registry[0])
 		return j;
 	d = opendir("/proc");
 	if (!d)
 		return j;
 	while ((de = readdir(d))) {
-		char path[64], *maps, *end;
+		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 		const struct runtime_ops *ops;
 		struct procinfo *pi;
 
-		if (*end || pid <= 0 || pid == self || !pid_allowed(cfg, (int)pid))
+		if (*end || pid <= 0 || pid > INT32_MAX || !(ops = discover(j, (int)pid, &pi)))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
-		maps = proc_read_file(path, 64 << 20, NULL);
-		if (!maps || !maps[0]) {
-			free(maps);
-			continue;	/* kernel thread or gone */
-		}
-		pi = procinfo__read((int)pid);
-		ops = pi ? match(cfg, registry, pi, maps) : NULL;
-		free(maps);
-		if (!ops) {
-			procinfo__free(pi);
-			continue;
-		}
-		add_job(j, cfg, ops, pi);
+		add_job(j, ops, pi, cfg->duration_ns);
 	}
 	closedir(d);
-
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 512 * 1024);
-	for (size_t i = 0; i < j->n; i++) {
-		struct job *jb = j->jobs[i];
-		struct thread_arg *ta;
-
-		if (cfg->appids && jb->r.ops->appid)
-			jb->r.appid = jb->r.ops->appid(jb->pi);
-		if (cfg->app_metadata && jb->r.ops->app_metadata)
-			jb->r.app_metadata = jb->r.ops->app_metadata(jb->pi);
-		if (cfg->max_jobs && i >= cfg->max_jobs) {
-			jb->r.res.error = xstrdup("too many processes to profile at once");
-			jb->r.res.skipped = true;
-			jb->done = true;
-			continue;
-		}
-		ta = xmalloc(sizeof(*ta));
-		ta->jb = jb;
-		ta->set = j;
-		__atomic_add_fetch(&jb->refs, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&j->refs, 1, __ATOMIC_RELAXED);
-		if (pthread_create(&jb->thread, &attr, job_main, ta)) {
-			free(ta);
-			__atomic_sub_fetch(&jb->refs, 1, __ATOMIC_RELAXED);
-			__atomic_sub_fetch(&j->refs, 1, __ATOMIC_RELAXED);
-			jb->r.res.error = xstrdup("cannot start a profiling thread");
-			jb->done = true;
-			continue;
-		}
-		jb->started = true;
-	}
-	pthread_attr_destroy(&attr);
+	for (size_t i = 0; i < j->n; i++)
+		start_job(j, j->jobs[i]);
 	return j;
+}
+
+int rtjobs__add(struct rtjobs *j, int pid, uint64_t duration_ns)
+{
+	const struct runtime_ops *ops;
+	struct procinfo *pi;
+
+	if (!j->registry || !j->registry[0] || duration_ns < 1000000000ULL)
+		return 0;
+	for (size_t i = 0; i < j->n; i++)
+		if (j->jobs[i]->r.pid == pid)
+			return 0;
+	ops = discover(j, pid, &pi);
+	if (!ops)
+		return 0;
+	start_job(j, add_job(j, ops, pi, duration_ns));
+	return 1;
 }
 
 void rtjobs__stop(struct rtjobs *j)
@@ -275,17 +319,12 @@ const struct rtjob_result *rtjobs__collect(struct rtjobs *j, uint64_t deadline_n
 			jb->stop = true;
 			pthread_detach(jb->thread);
 			jb->started = false;
-			/* appid and metadata were made before the thread
-			 * started and it never touches them: they move here. */
+			/* the thread still owns everything it writes */
 			j->results[i] = (struct rtjob_result){
 				.pid = jb->r.pid,
 				.ops = jb->r.ops,
-				.appid = jb->r.appid,
-				.app_metadata = jb->r.app_metadata,
 				.timed_out = true,
 			};
-			jb->r.appid = NULL;
-			jb->r.app_metadata = NULL;
 			memcpy(j->results[i].comm, jb->r.comm, sizeof(jb->r.comm));
 			j->results[i].res.error = xstrdup("timed out");
 		}
@@ -302,12 +341,8 @@ struct rtjobs *rtjobs__free(struct rtjobs *j)
 	for (size_t i = 0; i < j->n; i++) {
 		struct job *jb = j->jobs[i];
 
-		if (j->results && j->results[i].timed_out) {
-			/* our own copies; the job keeps its own */
-			free(j->results[i].res.error);
-			free(j->results[i].appid);
-			json_decref(j->results[i].app_metadata);
-		}
+		if (j->results && j->results[i].timed_out)
+			free(j->results[i].res.error);	/* ours; the job keeps its own */
 		if (jb->started) {
 			/* never collected: stop and wait */
 			jb->stop = true;

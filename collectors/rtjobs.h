@@ -49,6 +49,10 @@ struct rtjobs;
  * session with no runtime processes has no jobs. Caller frees with
  * rtjobs__free() after rtjobs__collect(). */
 struct rtjobs *rtjobs__start(const struct rtjobs_config *cfg, const struct runtime_ops *const *registry);
+/* Starts a job for pid when a runtime matches it and it has none yet (a
+ * process spawned during the session: --profile-spawned-processes), for
+ * duration_ns. Returns 1 when a job started, else 0. */
+int rtjobs__add(struct rtjobs *j, int pid, uint64_t duration_ns);
 /* Asks every job to stop early (SIGINT mid-session). */
 void rtjobs__stop(struct rtjobs *j);
 /* Waits for the jobs until deadline_ns (CLOCK_MONOTONIC) and returns the

@@ -26,6 +26,7 @@
 #include "col.h"
 #include "collector.h"
 #include "containers.h"
+#include "extmeta.h"
 #include "flamegraph.h"
 #include "log.h"
 #include "merge.h"
@@ -52,6 +53,9 @@ struct daemon {
 	int epfd, sigfd, timerfd;
 	bool stop;
 	uint64_t last_signal_ns;
+	struct rtjobs *jobs;		/* this session's, for spawned processes */
+	json_t *ext_static, *ext_app;	/* --external-metadata, this session */
+	uint64_t session_end_ns;
 	struct collector_stats stats_prev;
 };
 
@@ -103,6 +107,18 @@ static void on_native_proc(void *arg, struct profile *prof, uint32_t proc,
 	}
 }
 
+/* --profile-spawned-processes: a process first sampled mid-session gets a
+ * runtime job for the rest of the session. */
+static void on_new_process(void *arg, int pid)
+{
+	struct daemon *d = arg;
+	uint64_t now = mono_ns();
+
+	if (d->a->profile_spawned_processes && d->jobs && now < d->session_end_ns &&
+	    rtjobs__add(d->jobs, pid, d->session_end_ns - now))
+		log_debug("Profiling spawned process %d for the rest of the session", pid);
+}
+
 /* ---- collectors ---- */
 
 static const struct collector_ops *const engines[] = {
@@ -118,6 +134,7 @@ static int open_native(struct daemon *d)
 		.insert_dso_name = d->a->insert_dso_name,
 		.on_proc = on_native_proc,
 		.on_proc_arg = d,
+		.on_new_process = on_new_process,
 	};
 	const char *want = d->a->perf_engine;
 	int r = -ENOENT;
@@ -184,6 +201,8 @@ static json_t *make_header(struct daemon *d, struct metrics *m)
 	json_object_set_new(h, "container_names_enabled", json_boolean(d->a->container_names));
 	json_object_set_new(h, "metadata", metadata_current(d->static_meta, d->a->collect_metadata,
 							    d->a->profiling_mode));
+	if (d->a->collect_metadata && d->ext_static)
+		json_object_set(json_object_get(h, "metadata"), "external_metadata", d->ext_static);
 	json_object_set_new(h, "metrics", d->a->collect_metrics ? metrics__json(m)
 			    : json_pack("{s:n,s:n}", "cpu_avg", "mem_avg"));
 	json_object_set(h, "application_metadata", d->app_meta);
@@ -301,6 +320,36 @@ static void log_usage(void)
 	free(st);
 }
 
+/* Re-reads --external-metadata for this session (a stale file is ignored
+ * now, with a warning) and applies its per-pid application metadata. */
+static void apply_external_metadata(struct daemon *d, struct profile *p)
+{
+	char err[256];
+	json_t *s, *a;
+
+	if (!d->a->external_metadata)
+		return;
+	if (extmeta__load(d->a->external_metadata, &s, &a, err, sizeof(err))) {
+		log_warning("Ignoring external metadata: %s", err);
+		s = json_object();
+		a = json_object();
+	}
+	json_decref(d->ext_static);
+	json_decref(d->ext_app);
+	d->ext_static = s;
+	d->ext_app = a;
+	for (uint32_t i = 0; i < profile__nprocs(p); i++) {
+		struct profile_proc *pp = profile__proc_at(p, i);
+		char key[16];
+		json_t *v;
+
+		snprintf(key, sizeof(key), "%d", pp->pid);
+		v = json_object_get(a, key);
+		if (v && json_is_object(v))
+			pp->app_meta = app_meta_index(d, v);
+	}
+}
+
 /* ---- the loop ---- */
 
 static void handle_signal(struct daemon *d)
@@ -342,6 +391,8 @@ static void run_one(struct daemon *d, const char *const *modes, const char *cons
 	containers__reset_seen(d->containers);
 	metrics__start(&m);
 	jobs = start_jobs(d, modes, options);
+	d->jobs = jobs;
+	d->session_end_ns = end;
 
 	while (!d->stop) {
 		struct epoll_event ev[4];
@@ -381,6 +432,7 @@ static void run_one(struct daemon *d, const char *const *modes, const char *cons
 	}
 	if (d->native)
 		d->ops->drain(d->native, prof);
+	d->jobs = NULL;
 	if (d->stop)
 		rtjobs__stop(jobs);
 	res = rtjobs__collect(jobs, (d->stop ? mono_ns() : end) + JOB_GRACE_NS, &njobs);
@@ -405,6 +457,7 @@ static void run_one(struct daemon *d, const char *const *modes, const char *cons
 				    r->timed_out ? " (abandoned)" : "");
 	}
 	merged = merge__profiles(d->native ? prof : NULL, mr, njobs, (uint64_t)start);
+	apply_external_metadata(d, merged);
 	header = make_header(d, &m);
 	report_stats(d, header);
 	if (d->a->output_dir)
@@ -516,8 +569,17 @@ int session_run(struct args *a, time_t spawn_time)
 			  strerror(errno));
 		return 1;
 	}
+	if (a->external_metadata) {
+		char err[256];
+
+		if (extmeta__load(a->external_metadata, &d.ext_static, &d.ext_app, err, sizeof(err))) {
+			log_error("External metadata: %s", err);
+			rc = 1;
+			goto out;
+		}
+	}
 	d.containers = containers__new(NULL);
-	d.static_meta = a->collect_metadata ? metadata_static(a, spawn_time, NULL) : NULL;
+	d.static_meta = a->collect_metadata ? metadata_static(a, spawn_time, d.ext_static) : NULL;
 	if (open_native(&d)) {
 		rc = 1;
 		goto out;
@@ -537,6 +599,8 @@ out:
 		d.ops->destroy(d.native);
 	containers__free(d.containers);
 	json_decref(d.static_meta);
+	json_decref(d.ext_static);
+	json_decref(d.ext_app);
 	if (d.tmp_dir)
 		remove_tree(d.tmp_dir);
 	free(d.tmp_dir);

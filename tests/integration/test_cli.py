@@ -5,6 +5,7 @@ them: exit codes and one-line errors, the singleton lock, SIGINT/SIGTERM
 finishing the current session, continuous mode with rotating output,
 config files and environment variables."""
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -122,6 +123,30 @@ def test_pid_and_log_files():
     assert "] INFO: gprofiler: Saved collapsed stacks to" in log, log
 
 
+def test_external_metadata():
+    busy = subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"])
+    try:
+        meta = wd.file("ext.json")
+        with open(meta, "w") as f:
+            json.dump({"static": {"team": "payments"},
+                       "application": {str(busy.pid): {"owner": "alice"}}}, f)
+        out = wd.file("ext")
+        gptest.run_gprofiler(["-o", out, "-d", "2", "--external-metadata", meta])
+        col = gptest.last_col(out)
+        assert col.header["metadata"]["external_metadata"] == {"team": "payments"}
+        apps = col.header["application_metadata"]
+        idx = apps.index({"owner": "alice"})
+        lines = [f for f, c in col.stacks if f[2] == "sh"]
+        assert lines and all(f[0] == str(idx) for f in lines), lines[:3]
+        # a file last written long ago is refused at start
+        os.utime(meta, (time.time() - 3600, time.time() - 3600))
+        p = gptest.run_gprofiler(["-o", out, "-d", "1", "--external-metadata", meta],
+                                 check=False)
+        assert p.returncode == 1 and "stale" in p.stdout + p.stderr, (p.returncode, p.stderr)
+    finally:
+        gptest.kill_quietly(busy)
+
+
 def main():
     global wd
     gptest.require_root()
@@ -131,7 +156,7 @@ def main():
                      test_unimplemented_flag_is_named, test_singleton_lock_exit_0,
                      test_sigint_finishes_the_session, test_continuous_rotating_output,
                      test_continuous_keeps_every_session, test_config_file_and_environment,
-                     test_pid_and_log_files])
+                     test_pid_and_log_files, test_external_metadata])
     finally:
         wd.cleanup()
 
