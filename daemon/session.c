@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -584,10 +585,22 @@ int session_run(struct args *a, time_t spawn_time)
 		rc = 1;
 		goto out;
 	}
+	/* loading the BPF object parsed the kernel's BTF: give that memory back */
+	malloc_trim(0);
 	if (setup_fds(&d)) {
 		log_error("Cannot set up the event loop: %s", strerror(errno));
 		rc = 1;
 		goto out;
+	}
+	for (size_t i = 0; modes[i]; i += 2) {
+		bool known = false;
+
+		for (size_t k = 0; runtime_registry[k]; k++)
+			known |= !strcmp(runtime_registry[k]->name, modes[i]);
+		if (!known && strcmp(modes[i + 1], "disabled") && strcmp(modes[i + 1], "none"))
+			log_info("%s profiling (--%s-mode %s) is not available in this version: %s "
+				 "processes are profiled with native stacks",
+				 modes[i], modes[i], modes[i + 1], modes[i]);
 	}
 	log_info("gProfiler initialized and ready to start profiling");
 	do {
