@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pyroscope.h"
 #include "xalloc.h"
 
 #ifndef GPROFILER_VERSION
@@ -94,6 +95,22 @@ static const struct opt opts[] = {
 	  "do not send logs to the server" },
 	{ "profile-api-version", 0, K_CHOICE, F(profile_api_version), "profile_api_version", "v1",
 	  NULL, 0, "legacy profile protocol (drops the metadata index and container frames)" },
+	{ "pyroscope-server", 0, K_STR, F(pyroscope_server), "pyroscope_server", NULL, NULL, 0,
+	  "also send each profile to this Pyroscope server (POST /ingest), e.g. http://host:4040" },
+	{ "pyroscope-application-name", 0, K_STR, F(pyroscope_app), "pyroscope_application_name",
+	  NULL, NULL, 0, "Pyroscope application name (default: the service name, else gprofiler)" },
+	{ "pyroscope-tags", 0, K_STR, F(pyroscope_tags), "pyroscope_tags", NULL, NULL, 0,
+	  "Pyroscope tags: key=value,key=value" },
+	{ "pyroscope-user", 0, K_STR, F(pyroscope_user), "pyroscope_user", NULL, NULL, 0,
+	  "Pyroscope basic-auth user (Grafana Cloud: the stack's user id)" },
+	{ "pyroscope-password", 0, K_STR, F(pyroscope_password), "pyroscope_password", NULL, NULL,
+	  O_SECRET, "Pyroscope basic-auth password or API token" },
+	{ "pyroscope-tenant-id", 0, K_STR, F(pyroscope_tenant), "pyroscope_tenant_id", NULL, NULL, 0,
+	  "Pyroscope tenant (sent as X-Scope-OrgID)" },
+	{ "spool-dir", 0, K_STR, F(spool_dir), "spool_dir", NULL, NULL, 0,
+	  "profiles not yet uploaded wait here, across restarts (default /var/lib/gprofiler/spool)" },
+	{ "spool-max-mb", 0, K_UINT, F(spool_max_mb), "spool_max_mb", NULL, NULL, 0,
+	  "size bound of the spool in MB; when full the oldest profiles go first (default 100)" },
 	/* profiling */
 	{ "profiling-frequency", 'f', K_UINT, F(frequency), "frequency", NULL, NULL, 0,
 	  "sampling frequency in Hz (default 11)" },
@@ -277,6 +294,8 @@ static void set_defaults(struct args *a)
 	a->log_rotate_backup_count = 1;
 	a->disable_core_files = true;
 	a->lock_name = xstrdup("gprofiler_lock");
+	a->spool_dir = xstrdup("/var/lib/gprofiler/spool");
+	a->spool_max_mb = 100;
 }
 
 static void error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -764,6 +783,36 @@ void args_free_warnings(char **w)
 	free(w);
 }
 
+/* The Pyroscope flags, checked with Pyroscope's own rules so a bad one
+ * fails now rather than at every upload. */
+static int validate_pyroscope(const struct args *a)
+{
+	char err[256], *suffix = NULL;
+
+	if (!a->pyroscope_server)
+		return 0;
+	if (strncmp(a->pyroscope_server, "http://", 7) && strncmp(a->pyroscope_server, "https://", 8)) {
+		error_line("--pyroscope-server must be an http:// or https:// URL, not '%s'",
+			   a->pyroscope_server);
+		return -EINVAL;
+	}
+	if (a->pyroscope_app && pyroscope__check_app(a->pyroscope_app, err, sizeof(err))) {
+		error_line("--pyroscope-application-name: %s", err);
+		return -EINVAL;
+	}
+	if (pyroscope__tags(a->pyroscope_tags, &suffix, err, sizeof(err))) {
+		error_line("--pyroscope-tags: %s", err);
+		return -EINVAL;
+	}
+	free(suffix);
+	if (a->pyroscope_user && strchr(a->pyroscope_user, ':')) {
+		error_line("--pyroscope-user must not hold ':' (basic auth separates user and password "
+			   "with it)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int args_validate(struct args *a)
 {
 	bool cpu = !strcmp(a->profiling_mode, "cpu");
@@ -794,10 +843,13 @@ int args_validate(struct args *a)
 			return -EINVAL;
 		}
 	}
-	if (!a->upload_results && !a->output_dir) {
-		error_line("Must pass at least one output method (--upload-results / --output-dir)");
+	if (!a->upload_results && !a->output_dir && !a->pyroscope_server) {
+		error_line("Must pass at least one output method (--upload-results / --output-dir) "
+			   "or --pyroscope-server");
 		return -EINVAL;
 	}
+	if (validate_pyroscope(a))
+		return -EINVAL;
 	if (strcmp(a->perf_mode, "disabled") && a->perf_dwarf_stack_size > 65528) {
 		error_line("--perf-dwarf-stack-size maximum size is 65528");
 		return -EINVAL;
@@ -817,19 +869,66 @@ int args_validate(struct args *a)
 		error_line("--pids is not allowed when profiling spawned processes");
 		return -EINVAL;
 	}
-	if (a->upload_results && !a->subcommand) {
-		error_line("uploading (-u) is not supported yet; use -o DIR");
-		return -EINVAL;
-	}
-	if (strcmp(a->perf_mode, "fp")) {
-		error_line("--perf-mode %s is not supported yet (only fp)", a->perf_mode);
-		return -EINVAL;
-	}
 	if (!cpu) {
 		error_line("--mode %s is not supported yet (only cpu)", a->profiling_mode);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The option named by argv[i] ("--name" or "--name=value"), or NULL. */
+static const struct opt *argv_option(const char *arg)
+{
+	const char *eq;
+
+	if (strncmp(arg, "--", 2))
+		return NULL;
+	eq = strchr(arg + 2, '=');
+	return find_long(arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+}
+
+char *args_command_line(int argc, char **argv)
+{
+	size_t len = 1;
+	char *cmd, *p;
+
+	for (int i = 1; i < argc; i++)
+		len += strlen(argv[i]) + sizeof("<redacted>") + 1;
+	cmd = xmalloc(len);
+	p = cmd;
+	*p = '\0';
+	for (int i = 1; i < argc; i++) {
+		const struct opt *o = argv_option(argv[i]), *prev = i > 1 ? argv_option(argv[i - 1]) : NULL;
+		const char *eq = strchr(argv[i], '=');
+
+		if (i > 1)
+			*p++ = ' ';
+		if (prev && (prev->flags & O_SECRET) && !strchr(argv[i - 1], '='))
+			p += sprintf(p, "<redacted>");
+		else if (o && (o->flags & O_SECRET) && eq)
+			p += sprintf(p, "%.*s=<redacted>", (int)(eq - argv[i]), argv[i]);
+		else
+			p += sprintf(p, "%s", argv[i]);
+	}
+	return cmd;
+}
+
+void args_hide_secrets(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const struct opt *o = argv_option(argv[i]);
+		char *v;
+
+		if (!o || !(o->flags & O_SECRET))
+			continue;
+		v = strchr(argv[i], '=');
+		if (v)
+			v++;
+		else if (i + 1 < argc)
+			v = argv[++i];
+		for (; v && *v; v++)
+			*v = '*';
+	}
 }
 
 json_t *args_to_json(const struct args *a)

@@ -28,6 +28,15 @@ struct args {
 	bool verify;
 	bool log_to_server;
 	char *profile_api_version;	/* NULL or "v1" */
+	/* Pyroscope and the upload spool (ours) */
+	char *pyroscope_server;
+	char *pyroscope_app;		/* NULL: the service name, else "gprofiler" */
+	char *pyroscope_tags;		/* "k=v,k2=v2" */
+	char *pyroscope_user;
+	char *pyroscope_password;
+	char *pyroscope_tenant;
+	char *spool_dir;
+	unsigned int spool_max_mb;
 	/* profiling */
 	unsigned int frequency;		/* 0 until defaulted */
 	unsigned int duration;
@@ -98,6 +107,13 @@ int args_parse(struct args *a, int argc, char **argv, char ***ret_warnings);
 int args_validate(struct args *a);
 void args_free(struct args *a);
 void args_free_warnings(char **w);
+
+/* The command line for the log, with the values of secret options
+ * (--token, --pyroscope-password) replaced by "<redacted>". Caller frees. */
+char *args_command_line(int argc, char **argv);
+/* Overwrites the values of secret options in argv with '*', so that ps
+ * and /proc/PID/cmdline do not show them (call after args_parse()). */
+void args_hide_secrets(int argc, char **argv);
 
 /* {dest: value} for every option, as argparse's namespace dict, with the
  * token and passwords replaced by "<redacted>". New reference. */

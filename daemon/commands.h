@@ -5,5 +5,8 @@
 #define GP_COMMANDS_H
 
 int cmd_flamegraph(int argc, char **argv);
+/* `gprofiler upload-file --file-path F.col` with the parsed arguments. */
+struct args;
+int cmd_upload_file(struct args *a);
 
 #endif

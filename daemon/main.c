@@ -43,23 +43,10 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 
 static void log_start(const struct args *a, int argc, char **argv, char **warnings)
 {
-	size_t len = 1;
-	char *cmd;
+	/* never log a secret given on the command line */
+	char *cmd = args_command_line(argc, argv);
 
-	for (int i = 1; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	cmd = calloc(1, len);
-	for (int i = 1; cmd && i < argc; i++) {
-		/* never log a secret given on the command line */
-		bool secret = i > 1 && (!strcmp(argv[i - 1], "--token"));
-
-		strcat(cmd, secret ? "<redacted>" : !strncmp(argv[i], "--token=", 8) ? "--token=<redacted>"
-										       : argv[i]);
-		if (i + 1 < argc)
-			strcat(cmd, " ");
-	}
-	log_info("Running gProfiler (version %s), commandline: %s", GPROFILER_VERSION,
-		 cmd ? cmd : "");
+	log_info("Running gProfiler (version %s), commandline: %s", GPROFILER_VERSION, cmd);
 	free(cmd);
 	for (char **w = warnings; w && *w; w++)
 		log_warning("%s", *w);
@@ -103,6 +90,14 @@ int main(int argc, char **argv)
 		args_free_warnings(warnings);
 		return 0;
 	}
+	if (a.subcommand && !strcmp(a.subcommand, "upload-file")) {
+		/* needs no root: it reads a file and makes HTTP requests */
+		args_hide_secrets(argc, argv);
+		r = cmd_upload_file(&a);
+		args_free(&a);
+		args_free_warnings(warnings);
+		return r;
+	}
 	if (startup_check_root() || (a.pid_ns_check && startup_check_pidns())) {
 		args_free(&a);
 		args_free_warnings(warnings);
@@ -126,6 +121,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_log);
 	r = log_open(a.verbose, a.log_file, a.log_rotate_max_size, a.log_rotate_backup_count);
 	log_start(&a, argc, argv, warnings);
+	args_hide_secrets(argc, argv);	/* keep them out of ps and /proc/PID/cmdline */
 	if (r)
 		log_warning("Cannot open the log file %s: %s; logging to stdout only", a.log_file,
 			    strerror(-r));

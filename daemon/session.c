@@ -37,6 +37,7 @@
 #include "outdir.h"
 #include "rtjobs.h"
 #include "runtimes.h"
+#include "upload.h"
 #include "xalloc.h"
 
 /* Runtime jobs get this long past the session's end before they are
@@ -58,6 +59,7 @@ struct daemon {
 	json_t *ext_static, *ext_app;	/* --external-metadata, this session */
 	uint64_t session_end_ns;
 	struct collector_stats stats_prev;
+	struct upload *upload;		/* NULL without -u / --pyroscope-server */
 };
 
 static uint64_t mono_ns(void)
@@ -124,12 +126,17 @@ static void on_new_process(void *arg, int pid)
 
 static const struct collector_ops *const engines[] = {
 	&native_bpf_ops,
+	&native_perf_ops,	/* no BPF needed: perf_event ring buffers */
 };
 
 static int open_native(struct daemon *d)
 {
 	struct collector_config cfg = {
 		.frequency = d->a->frequency,
+		.mode = !strcmp(d->a->perf_mode, "dwarf")   ? COLLECTOR_DWARF
+			: !strcmp(d->a->perf_mode, "smart") ? COLLECTOR_SMART
+							    : COLLECTOR_FP,
+		.dwarf_stack_size = d->a->perf_dwarf_stack_size,
 		.pids = d->a->pids,
 		.npids = d->a->npids,
 		.insert_dso_name = d->a->insert_dso_name,
@@ -137,7 +144,8 @@ static int open_native(struct daemon *d)
 		.on_proc_arg = d,
 		.on_new_process = on_new_process,
 	};
-	const char *want = d->a->perf_engine;
+	const char *want = d->a->perf_engine, *why = "the default";
+	char *because = NULL;
 	int r = -ENOENT;
 
 	if (!strcmp(d->a->perf_mode, "disabled")) {
@@ -152,13 +160,21 @@ static int open_native(struct daemon *d)
 		r = engines[i]->open(&cfg, &d->native, &reason);
 		if (!r) {
 			d->ops = engines[i];
-			log_info("Native sampling engine: %s (cpu-clock at %u Hz on every CPU, %s mode)",
-				 engines[i]->name, d->a->frequency, d->a->perf_mode);
+			if (strcmp(want, "auto"))
+				why = "chosen by --perf-engine";
+			else if (because)
+				why = because;
+			log_info("Native sampling engine: %s, %s (cpu-clock at %u Hz on every CPU, %s "
+				 "mode)", engines[i]->name, why, d->a->frequency, d->a->perf_mode);
+			free(because);
 			return 0;
 		}
 		log_warning("Native sampling engine %s cannot run: %s (%s)", engines[i]->name, reason,
 			    strerror(-r));
+		if (!because)
+			because = xasprintf("as %s cannot run: %s", engines[i]->name, reason);
 	}
+	free(because);
 	log_critical("No native sampling engine could start; consider running gProfiler with "
 		     "'--perf-mode disabled' to avoid native sampling");
 	return r;
@@ -463,6 +479,8 @@ static void run_one(struct daemon *d, const char *const *modes, const char *cons
 	report_stats(d, header);
 	if (d->a->output_dir)
 		write_outputs(d, header, merged, start, stop_time);
+	if (d->upload)	/* queued for the upload thread: never waits on the network */
+		upload_session(d->upload, header, merged, start, stop_time);
 	if (d->a->log_usage)
 		log_usage();
 	if (d->a->heartbeat_file) {
@@ -581,6 +599,11 @@ int session_run(struct args *a, time_t spawn_time)
 	}
 	d.containers = containers__new(NULL);
 	d.static_meta = a->collect_metadata ? metadata_static(a, spawn_time, d.ext_static) : NULL;
+	/* gProfiler checks the server before profiling: a failure is fatal */
+	if (upload_wanted(a) && upload_start(a, spawn_time, &d.upload)) {
+		rc = 1;
+		goto out;
+	}
 	if (open_native(&d)) {
 		rc = 1;
 		goto out;
@@ -608,6 +631,7 @@ int session_run(struct args *a, time_t spawn_time)
 	} while (a->continuous && !d.stop);
 	log_info("Stopping ...");
 out:
+	upload_stop(d.upload);	/* bounded; what is unsent stays spooled */
 	if (d.native)
 		d.ops->destroy(d.native);
 	containers__free(d.containers);
