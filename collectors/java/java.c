@@ -348,8 +348,9 @@ static bool agent_ok(const struct job *jb, int code)
 /* Starts the agent; NULL or the error (caller frees). */
 static char *start_agent(struct job *jb)
 {
-	unsigned int timeout_s = (unsigned int)(jb->cfg->duration_ns / 1000000000ull) + 1 +
-				 AGENT_MARGIN_S;
+	const char *margin = option(jb->cfg->options, "java_agent_margin");
+	unsigned int timeout_s = (unsigned int)((jb->cfg->duration_ns + 999999999ull) / 1000000000ull) +
+				 (margin ? (unsigned int)strtoul(margin, NULL, 10) : AGENT_MARGIN_S);
 	const char *extra = option(jb->cfg->options, "ap_args");
 	char *args, *text = NULL, *err_s = NULL;
 	int err, code = -1;

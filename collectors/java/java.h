@@ -9,6 +9,8 @@
  *   java_agent_path     our agent, when not at its usual places
  *   ap_mode             async-profiler event: itimer (default) or cpu
  *   ap_args             extra async-profiler arguments (start and stop)
+ *   java_agent_margin   seconds after the session's end at which an agent
+ *                       nobody stopped stops itself (default 30)
  *   java_frames         "ap" (default: pkg/Class.method(desc)_[j], gProfiler's
  *                       frames from async-profiler "ann,sig") or "dotted"
  *                       (pkg.Class.method_[j])

@@ -152,7 +152,8 @@ char *java_appid_from_command_line(const char *text, const char *const *filters)
 /* ---- java -version ---- */
 
 struct version_job {
-	char exe[48];		/* /proc/<nspid>/exe, as its pid namespace sees it */
+	char exe[4096];		/* its executable's path, as it sees it */
+	char proc_exe[48];	/* /proc/<nspid>/exe, as its pid namespace sees it */
 	uint64_t deadline;
 };
 
@@ -188,7 +189,11 @@ static int version_child(const struct jvm *j, void *arg, int out)
 				sigaction(s, &dfl, NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execve(v->exe, argv, envp);
+		/* the path first: /proc/N/exe needs ptrace access, which a user
+		 * namespace may deny */
+		if (v->exe[0])
+			execve(v->exe, argv, envp);
+		execve(v->proc_exe, argv, envp);
 		_exit(127);
 	}
 	for (;;) {
@@ -220,18 +225,24 @@ static bool is_java_exe(const char *exe)
 /* "java -version" text, else VM.version's; NULL if neither answers. */
 static char *java_version(const struct jvm *j, const char *exe)
 {
-	struct version_job v = { 0 };
+	struct version_job *v = xcalloc(1, sizeof(*v));
 	char *text = NULL;
 
 	if (is_java_exe(exe)) {
-		snprintf(v.exe, sizeof(v.exe), "/proc/%d/exe", j->own_pidns ? j->pid : j->nspid);
-		v.deadline = mono_ns() + (uint64_t)VERSION_TIMEOUT_MS * 1000000ull;
-		if (!jvm__run(j, version_child, &v, VERSION_TIMEOUT_MS + 1000, 1 << 16, &text,
-			      NULL) && text[0])
+		if (exe[0] == '/' && strlen(exe) < sizeof(v->exe))
+			strcpy(v->exe, exe);
+		snprintf(v->proc_exe, sizeof(v->proc_exe), "/proc/%d/exe",
+			 j->own_pidns ? j->pid : j->nspid);
+		v->deadline = mono_ns() + (uint64_t)VERSION_TIMEOUT_MS * 1000000ull;
+		if (!jvm__run(j, version_child, v, VERSION_TIMEOUT_MS + 1000, 1 << 16, &text,
+			      NULL) && text[0]) {
+			free(v);
 			return text;
+		}
 		free(text);
 		text = NULL;
 	}
+	free(v);
 	if (jattach__jcmd(j, "VM.version", META_ATTACH_MS, &text)) {
 		free(text);
 		return NULL;
