@@ -10,6 +10,13 @@
  * taken during a drain is lost and a stack is never freed under a live
  * key. A small LRU of seen processes posts the first sample of each new
  * process to a ring buffer, so short-lived processes get symbolized.
+ *
+ * DWARF mode sends each user sample instead to a second ring buffer, with
+ * the user registers and a copy of the top of the user stack, for user
+ * space to unwind; kernel threads and idle CPUs are still counted here.
+ * Smart mode does that only for processes user space has not found to
+ * have usable frame pointers (proc_mode), and while it is deciding also
+ * sends the frame-pointer walk to compare with.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -76,7 +83,24 @@ struct {
 	__type(value, __u8);
 } pid_filter SEC(".maps");
 
+/* DWARF and smart modes: samples with a stack copy, unwound in user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);	/* set by user space */
+} samples SEC(".maps");
+
+/* Smart mode: GP_PROC_* per process, written by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} proc_mode SEC(".maps");
+
 const volatile __u8 filter_pids = 0;
+const volatile __u8 perf_mode = GP_MODE_FP;
+const volatile __u32 dwarf_stack_size = 8192;	/* multiple of 8 */
+const volatile __u64 wakeup_bytes = 1 << 20;	/* wake user space past this */
 __u32 active_bank = 0;
 
 static __always_inline void stat_inc(__u32 which)
@@ -161,6 +185,134 @@ static __always_inline void note_new_proc(__u32 tgid)
 	bpf_ringbuf_submit(ev, 0);
 }
 
+struct vma_end {
+	__u64 end;
+};
+
+static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	((struct vma_end *)data)->end = BPF_CORE_READ(vma, vm_end);
+	return 0;
+}
+
+/* The user registers of the sampled task in DWARF order: those of the
+ * sample when it hit user mode, else those saved at kernel entry. */
+static __always_inline void user_regs(struct bpf_perf_event_data *ctx, struct task_struct *task,
+				      __u64 *r)
+{
+#if defined(__TARGET_ARCH_x86)
+	/* user addresses are the lower half (pt_regs.cs is a u16 union
+	 * member the context may not be read by) */
+	if ((long)ctx->regs.ip >= 0) {
+		r[GP_REG_AX] = ctx->regs.ax;
+		r[GP_REG_DX] = ctx->regs.dx;
+		r[GP_REG_CX] = ctx->regs.cx;
+		r[GP_REG_BX] = ctx->regs.bx;
+		r[GP_REG_SI] = ctx->regs.si;
+		r[GP_REG_DI] = ctx->regs.di;
+		r[GP_REG_BP] = ctx->regs.bp;
+		r[GP_REG_SP] = ctx->regs.sp;
+		r[GP_REG_R8] = ctx->regs.r8;
+		r[GP_REG_R8 + 1] = ctx->regs.r9;
+		r[GP_REG_R8 + 2] = ctx->regs.r10;
+		r[GP_REG_R8 + 3] = ctx->regs.r11;
+		r[GP_REG_R8 + 4] = ctx->regs.r12;
+		r[GP_REG_R8 + 5] = ctx->regs.r13;
+		r[GP_REG_R8 + 6] = ctx->regs.r14;
+		r[GP_REG_R15] = ctx->regs.r15;
+		r[GP_REG_IP] = ctx->regs.ip;
+	} else {
+		struct pt_regs *u = (struct pt_regs *)bpf_task_pt_regs(task);
+
+		r[GP_REG_AX] = BPF_CORE_READ(u, ax);
+		r[GP_REG_DX] = BPF_CORE_READ(u, dx);
+		r[GP_REG_CX] = BPF_CORE_READ(u, cx);
+		r[GP_REG_BX] = BPF_CORE_READ(u, bx);
+		r[GP_REG_SI] = BPF_CORE_READ(u, si);
+		r[GP_REG_DI] = BPF_CORE_READ(u, di);
+		r[GP_REG_BP] = BPF_CORE_READ(u, bp);
+		r[GP_REG_SP] = BPF_CORE_READ(u, sp);
+		r[GP_REG_R8] = BPF_CORE_READ(u, r8);
+		r[GP_REG_R8 + 1] = BPF_CORE_READ(u, r9);
+		r[GP_REG_R8 + 2] = BPF_CORE_READ(u, r10);
+		r[GP_REG_R8 + 3] = BPF_CORE_READ(u, r11);
+		r[GP_REG_R8 + 4] = BPF_CORE_READ(u, r12);
+		r[GP_REG_R8 + 5] = BPF_CORE_READ(u, r13);
+		r[GP_REG_R8 + 6] = BPF_CORE_READ(u, r14);
+		r[GP_REG_R15] = BPF_CORE_READ(u, r15);
+		r[GP_REG_IP] = BPF_CORE_READ(u, ip);
+	}
+#endif
+}
+
+/* Sends one sample with its user registers and stack copy to user space.
+ * Returns 0, or -1 when the ring buffer is full. */
+static __always_inline int dwarf_sample(struct bpf_perf_event_data *ctx, struct task_struct *task,
+					__u32 tgid, int probe)
+{
+	struct task_struct *btask = bpf_get_current_task_btf();
+	struct gp_dwarf_sample *rec;
+	struct vma_end ve = {};
+	__u64 sp, len = dwarf_stack_size, flags = 0;
+	long n;
+
+	rec = bpf_ringbuf_reserve(&samples, sizeof(*rec) + dwarf_stack_size, 0);
+	if (!rec) {
+		stat_inc(GP_STAT_DWARF_LOST);
+		return -1;
+	}
+	rec->tgid = tgid;
+	BPF_CORE_READ_STR_INTO(&rec->comm, task, group_leader, comm);
+	user_regs(ctx, btask, rec->regs);
+
+	n = bpf_get_stack(ctx, rec->kern, sizeof(rec->kern), 0);
+	rec->nkern = n > 0 ? n / sizeof(__u64) : 0;
+	if (n < 0 && n != -EFAULT)
+		flags |= GP_SAMPLE_KERN_ERR;
+	rec->nfp = 0;
+	if (probe) {
+		n = bpf_get_stack(ctx, rec->fp, sizeof(rec->fp), BPF_F_USER_STACK);
+		rec->nfp = n > 0 ? n / sizeof(__u64) : 0;
+		flags |= GP_SAMPLE_FP;
+	}
+
+	/* Copy up to the end of the stack's mapping: a read crossing it
+	 * would fail whole. */
+	sp = rec->regs[GP_REG_SP];
+	if (!bpf_find_vma(btask, sp, vma_end_cb, &ve, 0) && ve.end > sp && ve.end - sp < len)
+		len = (ve.end - sp) & ~7ULL;
+	if (len > dwarf_stack_size)
+		len = dwarf_stack_size;
+	if (bpf_probe_read_user(rec->stack, len, (void *)sp)) {
+		len = 0;
+		flags |= GP_SAMPLE_STACK_ERR;
+	}
+	rec->stack_len = len;
+	rec->flags = flags;
+	stat_inc(GP_STAT_DWARF_SAMPLES);
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+				? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* Whether this sample goes to user space for DWARF unwinding; *probe: also
+ * with the frame-pointer walk (smart mode is still comparing the two). */
+static __always_inline int wants_dwarf(__u32 tgid, int *probe)
+{
+	__u8 *m;
+
+	*probe = 0;
+	if (perf_mode == GP_MODE_DWARF)
+		return 1;
+	if (perf_mode != GP_MODE_SMART)
+		return 0;
+	m = bpf_map_lookup_elem(&proc_mode, &tgid);
+	if (m && *m == GP_PROC_FP)
+		return 0;
+	*probe = !m || *m == GP_PROC_PROBE;
+	return 1;
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
@@ -169,10 +321,16 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	int user = tgid != 0 && !(BPF_CORE_READ(task, flags) & PF_KTHREAD);
 	void *stacks = active_bank ? (void *)&stacks_1 : (void *)&stacks_0;
+	int probe;
 
 	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
 		return 0;
 	stat_inc(GP_STAT_SAMPLES);
+
+	if (user && wants_dwarf(tgid, &probe) && !dwarf_sample(ctx, task, tgid, probe)) {
+		note_new_proc(tgid);
+		return 0;
+	}
 
 	key.tgid = tgid;
 	if (tgid)
@@ -194,13 +352,14 @@ int on_sample(struct bpf_perf_event_data *ctx)
 }
 
 /* After an exec the process has new maps: let its next sample announce it
- * again so user space re-reads them. */
+ * again so user space re-reads them, and smart mode judge it anew. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
 	bpf_map_delete_elem(&seen_procs, &tgid);
+	bpf_map_delete_elem(&proc_mode, &tgid);	/* smart: probe the new image */
 	return 0;
 }
 

@@ -23,8 +23,17 @@ struct collector;
 typedef void (*collector_proc_hook)(void *arg, struct profile *prof, uint32_t proc,
 				    const struct procinfo *pi);
 
+/* --perf-mode, for the engines that sample native stacks. */
+enum collector_mode {
+	COLLECTOR_FP = 0,		/* frame-pointer walks */
+	COLLECTOR_DWARF,		/* user regs + stack copy, DWARF-unwound */
+	COLLECTOR_SMART,		/* per process, whichever is enough */
+};
+
 struct collector_config {
 	unsigned int frequency;		/* Hz, per CPU */
+	enum collector_mode mode;
+	unsigned int dwarf_stack_size;	/* bytes of user stack per DWARF sample */
 	const int *pids;		/* --pids filter, NULL for all */
 	size_t npids;
 	bool insert_dso_name;
@@ -42,6 +51,9 @@ struct collector_stats {
 	uint64_t stacks_dropped;	/* read but not stored (map full) */
 	uint64_t lost;			/* samples that could not be counted */
 	uint64_t drains;
+	uint64_t unwound;		/* DWARF: samples unwound in user space */
+	uint64_t unwind_truncated;	/* ... whose walk stopped short of the root */
+	size_t smart_fp, smart_dwarf;	/* smart: processes judged each way */
 	size_t procs, dsos, cache_bytes;
 };
 
@@ -65,5 +77,6 @@ struct collector_ops {
 };
 
 extern const struct collector_ops native_bpf_ops;
+extern const struct collector_ops native_perf_ops;
 
 #endif

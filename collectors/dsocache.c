@@ -84,8 +84,7 @@ static void remove_entry(struct dsocache *c, struct centry *e)
 	free(e);
 }
 
-/* Opens the file of m as pid sees it; checks it is the same inode. */
-static int open_mapping(int pid, const struct map_entry *m, char **ret_root)
+int dsocache_open_mapping(int pid, const struct map_entry *m, char **ret_root)
 {
 	struct stat st;
 	char *path;
@@ -146,7 +145,7 @@ struct dso *dsocache__get(struct dsocache *c, int pid, const struct map_entry *m
 			return e->dso;
 		}
 	}
-	fd = open_mapping(pid, m, &root);
+	fd = dsocache_open_mapping(pid, m, &root);
 	if (fd >= 0) {
 		uint8_t id[DSO_BUILD_ID_MAX];
 		int n = elf_fd_build_id(fd, id);

@@ -23,6 +23,11 @@ struct dsocache *dsocache__free(struct dsocache *c);
  * (/proc/PID/root/path, else /proc/PID/map_files/...). NULL when the file
  * cannot be read or is not ELF. Borrowed until the next dsocache__get(). */
 struct dso *dsocache__get(struct dsocache *c, int pid, const struct map_entry *m);
+/* Opens the file of mapping m as pid sees it (/proc/PID/root/path, else
+ * map_files, else the host path), checking it is the mapped inode. Returns
+ * an O_CLOEXEC fd, or -ENOENT; *ret_root (caller frees) gets the root the
+ * process sees. */
+int dsocache_open_mapping(int pid, const struct map_entry *m, char **ret_root);
 size_t dsocache__count(const struct dsocache *c);
 size_t dsocache__bytes(const struct dsocache *c);
 

@@ -6,6 +6,11 @@
  * flight, reads and symbolizes the idle bank and clears it; nothing taken
  * meanwhile is lost. New-process events from the ring buffer make the
  * symbolizer read each process's maps while it is alive.
+ *
+ * In DWARF and smart modes, user samples come through a second ring
+ * buffer with registers and a stack copy and go to ustacks.c (unwinding,
+ * smart mode's judge, counting); smart mode's judgements are written back
+ * to the program's proc_mode map.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,7 +27,10 @@
 #include "collector.h"
 #include "native.h"
 #include "native.skel.h"
+#include "perfevents.h"
+#include "stackcount.h"
 #include "symbolizer.h"
+#include "ustacks.h"
 #include "xalloc.h"
 
 struct collector {
@@ -33,6 +41,7 @@ struct collector {
 	int ncpus;
 	struct ring_buffer *rb;
 	struct symbolizer *sym;
+	struct ustacks *us;		/* DWARF and smart modes */
 	uint64_t drains;
 	/* scratch */
 	struct gp_sample_key *keys;
@@ -42,36 +51,6 @@ struct collector {
 	gp_str *frames;
 	size_t nframes_cap;
 };
-
-/* Online CPUs from /sys ("0-3,5"). Returns the count written to ret. */
-static int online_cpus(int **ret)
-{
-	char *text = proc_read_file("/sys/devices/system/cpu/online", 4096, NULL);
-	int *cpus = NULL, n = 0;
-	size_t cap = 0;
-
-	if (!text)
-		return -errno;
-	for (char *p = text; *p && *p != '\n';) {
-		char *end;
-		long a = strtol(p, &end, 10), b = a;
-
-		if (end == p)
-			break;
-		if (*end == '-') {
-			p = end + 1;
-			b = strtol(p, &end, 10);
-		}
-		for (long c = a; c <= b && c < 65536; c++) {
-			xgrow((void **)&cpus, &cap, n + 1, sizeof(*cpus));
-			cpus[n++] = (int)c;
-		}
-		p = *end == ',' ? end + 1 : end;
-	}
-	free(text);
-	*ret = cpus;
-	return n;
-}
 
 static int on_new_proc(void *ctx, void *data, size_t size)
 {
@@ -86,6 +65,55 @@ static int on_new_proc(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int on_dwarf_sample(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+	const struct gp_dwarf_sample *r = data;
+	char comm[GP_COMM_LEN + 1];
+	struct ustack_sample s;
+
+	if (size < sizeof(*r) || r->stack_len > size - sizeof(*r))
+		return 0;
+	memcpy(comm, r->comm, GP_COMM_LEN);
+	comm[GP_COMM_LEN] = '\0';
+	s = (struct ustack_sample){
+		.tgid = r->tgid,
+		.comm = comm,
+		.regs = (const uint64_t *)r->regs,
+		.stack = r->stack,
+		.stack_len = r->stack_len,
+		.kips = (const uint64_t *)r->kern,
+		.nk = r->nkern < GP_MAX_STACK_DEPTH ? r->nkern : GP_MAX_STACK_DEPTH,
+		.kern_err = r->flags & GP_SAMPLE_KERN_ERR,
+		.fp = (r->flags & GP_SAMPLE_FP) ? (const uint64_t *)r->fp : NULL,
+		.nfp = r->nfp < GP_MAX_STACK_DEPTH ? r->nfp : GP_MAX_STACK_DEPTH,
+	};
+	ustacks__add(c->us, &s, mono_ns());
+	return 0;
+}
+
+/* Smart mode judged a process: from now on the program samples it so. */
+static void on_judged(void *arg, int pid, int mode)
+{
+	struct collector *c = arg;
+	int fd = bpf_map__fd(c->skel->maps.proc_mode);
+	__u32 key = (__u32)pid;
+	__u8 v = (__u8)mode;
+
+	if (mode == GP_PROC_PROBE)
+		bpf_map_delete_elem(fd, &key);
+	else
+		bpf_map_update_elem(fd, &key, &v, BPF_ANY);
+}
+
 static void destroy(struct collector *c)
 {
 	if (!c)
@@ -97,6 +125,7 @@ static void destroy(struct collector *c)
 	}
 	ring_buffer__free(c->rb);
 	native_bpf__destroy(c->skel);
+	ustacks__free(c->us);
 	symbolizer__free(c->sym);
 	free(c->links);
 	free(c->pfds);
@@ -124,7 +153,7 @@ static int open_collector(const struct collector_config *cfg, struct collector *
 	uint32_t entries;
 
 	c->cfg = *cfg;
-	n = online_cpus(&cpus);
+	n = perfevents_online_cpus(&cpus);
 	if (n <= 0) {
 		*ret_reason = "cannot read the online CPUs";
 		err = n < 0 ? n : -ENODEV;
@@ -145,6 +174,25 @@ static int open_collector(const struct collector_config *cfg, struct collector *
 	bpf_map__set_max_entries(c->skel->maps.stacks_0, entries * 2);
 	bpf_map__set_max_entries(c->skel->maps.stacks_1, entries * 2);
 	c->skel->rodata->filter_pids = cfg->npids > 0;
+	if (cfg->mode != COLLECTOR_FP) {
+		uint64_t rec = sizeof(struct gp_dwarf_sample) + cfg->dwarf_stack_size;
+		uint64_t ring = 256 * 1024;
+
+#if !defined(__x86_64__)
+		*ret_reason = "DWARF unwinding is implemented for x86-64 only";
+		err = -EOPNOTSUPP;
+		goto fail;
+#endif
+		/* Two drain intervals of samples; user space is woken when a
+		 * quarter is used, else reads them at each drain. */
+		while (ring < 2 * (uint64_t)n * cfg->frequency * rec && ring < (64u << 20))
+			ring <<= 1;
+		bpf_map__set_max_entries(c->skel->maps.samples, ring);
+		c->skel->rodata->perf_mode = cfg->mode == COLLECTOR_DWARF ? GP_MODE_DWARF
+									   : GP_MODE_SMART;
+		c->skel->rodata->dwarf_stack_size = cfg->dwarf_stack_size & ~7u;
+		c->skel->rodata->wakeup_bytes = ring / 4;
+	}
 	err = native_bpf__load(c->skel);
 	if (err) {
 		*ret_reason = "the kernel refused the BPF program (BTF, CAP_BPF or kernel version)";
@@ -190,13 +238,21 @@ static int open_collector(const struct collector_config *cfg, struct collector *
 			goto fail;
 		}
 	}
+	c->sym = symbolizer__new(&so);
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.new_procs), on_new_proc, c, NULL);
 	if (!c->rb) {
 		err = -errno;
 		*ret_reason = "cannot open the BPF ring buffer";
 		goto fail;
 	}
-	c->sym = symbolizer__new(&so);
+	if (cfg->mode != COLLECTOR_FP) {
+		c->us = ustacks__new(c->sym, cfg->mode, on_judged, c);
+		err = ring_buffer__add(c->rb, bpf_map__fd(c->skel->maps.samples), on_dwarf_sample, c);
+		if (err) {
+			*ret_reason = "cannot open the BPF samples ring buffer";
+			goto fail;
+		}
+	}
 	free(cpus);
 	*ret = c;
 	return 0;
@@ -244,41 +300,32 @@ static int read_stack(int fd, uint64_t h, struct gp_stack *st)
 	return st->len > GP_MAX_STACK_DEPTH ? GP_MAX_STACK_DEPTH : (int)st->len;
 }
 
-static void push_frame(struct collector *c, struct profile *prof, int *n, const char *name)
-{
-	xgrow((void **)&c->frames, &c->nframes_cap, (size_t)*n + 1, sizeof(gp_str));
-	c->frames[(*n)++] = profile__intern_cstr(prof, name);
-}
-
 /* Symbolizes one counted key into frames (root first) and adds it. */
 static void add_sample(struct collector *c, struct profile *prof, int stacks_fd,
 		       const struct gp_sample_key *k, uint64_t count)
 {
 	char comm[GP_COMM_LEN + 1];
-	int n = 0, nu = 0, nk = 0;
-	uint32_t proc, nprocs;
+	struct native_stack s;
 
 	memcpy(comm, k->comm, GP_COMM_LEN);
 	comm[GP_COMM_LEN] = '\0';
-	nu = read_stack(stacks_fd, k->ustack, &c->ustack);
-	nk = read_stack(stacks_fd, k->kstack, &c->kstack);
+	s = (struct native_stack){
+		.tgid = k->tgid,
+		.comm = comm,
+		.uips = (const uint64_t *)c->ustack.ips,
+		.nu = read_stack(stacks_fd, k->ustack, &c->ustack),
+		.kips = (const uint64_t *)c->kstack.ips,
+		.nk = read_stack(stacks_fd, k->kstack, &c->kstack),
+	};
 	/* a stack that could not be read or stored is marked, not dropped */
-	if (k->ustack && !nu)
-		push_frame(c, prof, &n, "[missing user stack]");
-	for (int i = nu - 1; i >= 0; i--)
-		push_frame(c, prof, &n,
-			   symbolizer__user(c->sym, (int)k->tgid, comm, c->ustack.ips[i], i > 0));
-	if (k->kstack && !nk)
-		push_frame(c, prof, &n, "[missing kernel stack]_[k]");
-	for (int i = nk - 1; i >= 0; i--)
-		push_frame(c, prof, &n, symbolizer__kernel(c->sym, c->kstack.ips[i], i > 0));
-
-	nprocs = profile__nprocs(prof);
-	proc = profile__proc(prof, (int32_t)k->tgid, profile__intern_cstr(prof, comm), GP_SRC_NATIVE);
-	if (proc == nprocs && c->cfg.on_proc)
-		c->cfg.on_proc(c->cfg.on_proc_arg, prof, proc,
-			       k->tgid ? symbolizer__procinfo(c->sym, (int)k->tgid) : NULL);
-	profile__add(prof, proc, profile__stack(prof, c->frames, n), count);
+	s.user_missing = k->ustack && !s.nu;
+	s.kern_missing = k->kstack && !s.nk;
+	/* smart mode: frame-pointer stacks of processes judged FP, with the
+	 * frames below main or start_thread that DWARF showed */
+	if (c->us && s.nu)
+		s.nu = ustacks__complete_fp(c->us, (int)k->tgid, (uint64_t *)c->ustack.ips, s.nu,
+					    GP_MAX_STACK_DEPTH);
+	native_stack__emit(&s, count, prof, c->sym, &c->cfg, &c->frames, &c->nframes_cap);
 }
 
 static void clear_map(int fd, void *key)
@@ -321,6 +368,8 @@ static int drain(struct collector *c, struct profile *prof)
 			add_sample(c, prof, stacks_fd, &c->keys[i], c->counts[i]);
 	clear_map(counts_fd, &key);
 	clear_map(stacks_fd, &sid);
+	if (c->us)
+		ustacks__flush(c->us, prof, &c->cfg);
 	c->drains++;
 	return 0;
 }
@@ -328,6 +377,8 @@ static int drain(struct collector *c, struct profile *prof)
 static void end_session(struct collector *c)
 {
 	symbolizer__sweep(c->sym);
+	if (c->us)
+		ustacks__end_session(c->us, mono_ns());
 }
 
 static void stats(struct collector *c, struct collector_stats *ret)
@@ -347,6 +398,8 @@ static void stats(struct collector *c, struct collector_stats *ret)
 		.dsos = ss.dsos,
 		.cache_bytes = ss.proc_bytes + ss.dso_bytes + ss.kernel_bytes,
 	};
+	if (c->us)
+		ustacks__stats(c->us, ret);
 }
 
 const struct collector_ops native_bpf_ops = {

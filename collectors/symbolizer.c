@@ -215,6 +215,28 @@ const char *symbolizer__user(struct symbolizer *s, int pid, const char *comm, ui
 	return fmt(s, "%s", name);
 }
 
+const struct procmaps *symbolizer__maps(struct symbolizer *s, int pid, const char *comm)
+{
+	struct proc_entry *e = NULL;
+
+	return proctab__maps(s->procs, pid, comm, &e);
+}
+
+const struct map_entry *symbolizer__mapping(struct symbolizer *s, int pid, const char *comm,
+					    uint64_t addr)
+{
+	struct proc_entry *e = NULL;
+	const struct procmaps *maps = proctab__maps(s->procs, pid, comm, &e);
+	const struct map_entry *m;
+
+	if (!maps)
+		return NULL;
+	m = procmaps__find(maps, addr);
+	if (!m && maps == e->maps && !proctab__refresh_maps(s->procs, e))
+		m = procmaps__find(e->maps, addr);
+	return m;
+}
+
 const char *symbolizer__kernel(struct symbolizer *s, uint64_t ip, bool is_return)
 {
 	const char *name = kallsyms__lookup(s->kernel, is_return && ip ? ip - 1 : ip);

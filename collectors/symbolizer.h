@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "procinfo.h"
+#include "procmaps.h"
 
 struct symbolizer_opts {
 	bool insert_dso_name;	/* --insert-dso-name: "sym (/path/lib.so)" */
@@ -51,6 +52,15 @@ const char *symbolizer__kernel(struct symbolizer *s, uint64_t ip, bool is_return
 /* Facts of a sampled process; NULL when never seen. Borrowed until the
  * next symbolizer call. */
 const struct procinfo *symbolizer__procinfo(struct symbolizer *s, int pid);
+
+/* The executable mappings of (pid, comm), read now if never seen; NULL
+ * when unknown. Borrowed until the next symbolizer call. */
+const struct procmaps *symbolizer__maps(struct symbolizer *s, int pid, const char *comm);
+/* The executable mapping of (pid, comm) holding addr, re-reading the maps
+ * (at most once per generation) when none does. NULL when none. Borrowed
+ * until the next symbolizer call. */
+const struct map_entry *symbolizer__mapping(struct symbolizer *s, int pid, const char *comm,
+					    uint64_t addr);
 
 /* Once per drain: lets processes re-read maps that changed. */
 void symbolizer__next_gen(struct symbolizer *s);

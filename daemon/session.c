@@ -303,6 +303,17 @@ static void report_stats(struct daemon *d, json_t *header)
 		       "stack_errors", (json_int_t)(s.stack_errors - p->stack_errors),
 		       "stacks_dropped", (json_int_t)(s.stacks_dropped - p->stacks_dropped),
 		       "lost_samples", (json_int_t)(s.lost - p->lost));
+	if (strcmp(d->a->perf_mode, "fp")) {
+		/* DWARF and smart modes: how user-space unwinding went */
+		json_object_set_new(js, "unwound", json_integer((json_int_t)(s.unwound - p->unwound)));
+		json_object_set_new(js, "unwind_truncated",
+				    json_integer((json_int_t)(s.unwind_truncated - p->unwind_truncated)));
+		if (!strcmp(d->a->perf_mode, "smart")) {
+			json_object_set_new(js, "smart_fp_processes", json_integer((json_int_t)s.smart_fp));
+			json_object_set_new(js, "smart_dwarf_processes",
+					    json_integer((json_int_t)s.smart_dwarf));
+		}
+	}
 	if (meta)
 		json_object_set(meta, "sampler_stats", js);
 	if (s.stacks_dropped > p->stacks_dropped || s.stack_errors > p->stack_errors ||
