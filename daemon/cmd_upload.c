@@ -190,31 +190,26 @@ static json_t *merged_header(const json_t *file_header, const json_t *collected)
 	return h;
 }
 
-/* Header line + the file's other lines, each right-stripped, joined with
- * "\n" as gProfiler joins them. Caller frees. */
-static char *profile_text(const json_t *header, const char *text, size_t len, size_t *ret_len)
+/* The file as gProfiler sends it: line 1 kept, each other line
+ * right-stripped, joined with "\n" (no newline at the end). The checks run
+ * on this text, so a stack line with trailing blanks is as good as
+ * gProfiler finds it. Caller frees. */
+static char *normalized(const char *text, size_t len, size_t *ret_len)
 {
-	char *line = col__header_line(header), *out;
 	const char *p = memchr(text, '\n', len), *end = text + len;
-	size_t n, cap;
+	char *out = xmalloc(len + 1);
+	size_t n = p ? (size_t)(p - text) : len;
 
-	if (!line)
-		return NULL;
-	n = strlen(line);
-	cap = n + (size_t)(end - (p ? p : end)) + 2;
-	out = xmalloc(cap);
-	memcpy(out, line, n);
-	free(line);
+	memcpy(out, text, n);
 	for (p = p ? p + 1 : end; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
-		const char *t = e;
 
-		while (t > p && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\r' || t[-1] == '\v' ||
-				 t[-1] == '\f'))
-			t--;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\v' ||
+				 e[-1] == '\f'))
+			e--;
 		out[n++] = '\n';
-		memcpy(out + n, p, (size_t)(t - p));
-		n += (size_t)(t - p);
+		memcpy(out + n, p, (size_t)(e - p));
+		n += (size_t)(e - p);
 		p = nl ? nl + 1 : end;
 	}
 	out[n] = '\0';
@@ -222,10 +217,24 @@ static char *profile_text(const json_t *header, const char *text, size_t len, si
 	return out;
 }
 
+/* header line + the normalized text's stack lines. Caller frees. */
+static char *profile_text(const json_t *header, const char *norm, size_t len, size_t *ret_len)
+{
+	char *line = col__header_line(header), *out;
+	const char *nl = memchr(norm, '\n', len);
+
+	if (!line)
+		return NULL;
+	out = nl ? xasprintf("%s%.*s", line, (int)(norm + len - nl), nl) : xstrdup(line);
+	*ret_len = strlen(out);
+	free(line);
+	return out;
+}
+
 int cmd_upload_file(struct args *a)
 {
 	const char *path = a->file_path;
-	char err[256], *text = NULL, *profile = NULL, *why;
+	char err[256], *text = NULL, *norm = NULL, *profile = NULL, *why;
 	char start_s[32], end_s[32], spawn_s[32];
 	struct col_file *cf = NULL;
 	json_t *collected = NULL, *header = NULL, *body = NULL;
@@ -233,7 +242,7 @@ int cmd_upload_file(struct args *a)
 	struct http_response resp = { 0 };
 	const char *st, *et;
 	time_t now = time(NULL), start, end;
-	size_t len = 0, plen = 0;
+	size_t len = 0, nlen = 0, plen = 0;
 	long bad;
 	int ret = 1, r;
 
@@ -244,7 +253,8 @@ int cmd_upload_file(struct args *a)
 	log_open(a->verbose, NULL, 0, 0);
 	if (read_col(path, &text, &len))
 		goto out;
-	r = col__parse(text, len, &cf, err, sizeof(err));
+	norm = normalized(text, len, &nlen);
+	r = col__parse(norm, nlen, &cf, err, sizeof(err));
 	if (r) {
 		file_error(path, "not a .col file: %s", err);
 		goto out;
@@ -275,7 +285,7 @@ int cmd_upload_file(struct args *a)
 
 	header = merged_header(cf->header, cur);
 	json_decref(cur);
-	profile = profile_text(header, text, len, &plen);
+	profile = profile_text(header, norm, nlen, &plen);
 	if (!profile) {
 		log_error("Cannot encode the header of %s", path);
 		goto out;
@@ -309,6 +319,7 @@ out:
 	json_decref(collected);
 	col_file__free(cf);
 	free(profile);
+	free(norm);
 	free(text);
 	log_close();
 	return ret;

@@ -290,3 +290,18 @@ def start_burner(wd, name="upburner"):
     import gptest
     exe = gptest.compile_c(BURNER_C, wd.file(name), ["-O1", "-fno-omit-frame-pointer"])
     return subprocess.Popen([exe])
+
+
+def spool_records(spool_dir):
+    """The records in a spool folder, oldest first: (name, meta, payload).
+    A record file is gzip("<meta JSON>\\n<payload>")."""
+    import os
+    out = []
+    for name in sorted(os.listdir(spool_dir)):
+        if name.startswith("."):
+            continue
+        with open(os.path.join(spool_dir, name), "rb") as f:
+            raw = gzip.decompress(f.read())
+        meta, _, payload = raw.partition(b"\n")
+        out.append((name, json.loads(meta), payload.decode("utf-8")))
+    return out
