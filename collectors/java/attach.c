@@ -161,35 +161,111 @@ static bool child_alive(const struct jvm *j)
 	return kill(j->pid, 0) == 0;
 }
 
-/* Creates an empty file owned by the JVM; false if it ends up otherwise. */
-static bool make_trigger(const struct jvm *j, int dirfd, const char *name)
+/* Appends s, or the decimal v when s is NULL, to a text buffer (no stdio:
+ * this runs in the child). */
+struct note {
+	char buf[256];
+	size_t len;
+};
+
+static void note_add(struct note *n, const char *s, long v)
+{
+	char num[24];
+	int k = sizeof(num);
+	bool neg = v < 0;
+
+	if (!s) {
+		unsigned long u = neg ? -(unsigned long)v : (unsigned long)v;
+
+		num[--k] = '\0';
+		do {
+			num[--k] = '0' + u % 10;
+			u /= 10;
+		} while (u);
+		if (neg)
+			num[--k] = '-';
+		s = num + k;
+	}
+	while (*s && n->len + 1 < sizeof(n->buf))
+		n->buf[n->len++] = *s++;
+	n->buf[n->len] = '\0';
+}
+
+/* Creates an empty file owned by the JVM's euid: 0 or -errno. As root it
+ * chowns the file; as the JVM's user (as_user) it owns it already. */
+static int make_trigger(const struct jvm *j, int dirfd, const char *name, bool as_user)
 {
 	struct stat st;
-	int fd;
+	int fd, err = 0;
 
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return false;
-	if (fchown(fd, j->uid, j->gid) || fstat(fd, &st) || st.st_uid != j->uid) {
-		close(fd);
-		unlinkat(dirfd, name, 0);
-		return false;
-	}
+		return -errno;
+	if (!as_user && fchown(fd, j->uid, j->gid))
+		err = -errno;
+	else if (fstat(fd, &st))
+		err = -errno;
+	else if (st.st_uid != j->uid)
+		err = -EPERM;
 	close(fd);
-	return true;
+	if (err)
+		unlinkat(dirfd, name, 0);
+	return err;
 }
 
-static int start_listener(const struct jvm *j, const struct attach_job *a)
+/* Where the trigger went: in its cwd or /tmp, as root or as the JVM. The
+ * cwd comes first (HotSpot looks there first); as root because the JVM's
+ * user may not write there; as the user for file systems of a user
+ * namespace, where the host's root is not mapped and cannot create files. */
+static int place_trigger(const struct jvm *j, const struct attach_job *a, bool *ret_in_cwd,
+			 bool *ret_became, struct note *n)
+{
+	int err;
+
+	if (j->cwd_fd >= 0) {
+		err = make_trigger(j, j->cwd_fd, a->trig_name, false);
+		if (!err) {
+			*ret_in_cwd = true;
+			return 0;
+		}
+		note_add(n, "cwd ", 0);
+		note_add(n, NULL, err);
+	}
+	err = make_trigger(j, AT_FDCWD, a->trig_tmp, false);
+	if (!err)
+		return 0;
+	note_add(n, ", /tmp ", 0);
+	note_add(n, NULL, err);
+	err = jvm_child_become(j);
+	if (err)
+		return err;
+	*ret_became = true;
+	if (j->cwd_fd >= 0 && !make_trigger(j, j->cwd_fd, a->trig_name, true)) {
+		*ret_in_cwd = true;
+		return 0;
+	}
+	err = make_trigger(j, AT_FDCWD, a->trig_tmp, true);
+	if (err) {
+		note_add(n, ", /tmp as the JVM's user ", 0);
+		note_add(n, NULL, err);
+	}
+	return err;
+}
+
+static int start_listener(const struct jvm *j, const struct attach_job *a, bool *ret_became,
+			  struct note *n)
 {
 	uint64_t delay = 20;
 	bool in_cwd = false;
+	int err;
 
 	if (!j->sigquit)
 		return -ENOTSUP;	/* SIGQUIT would kill it, not start the listener */
-	if (j->cwd_fd >= 0 && make_trigger(j, j->cwd_fd, a->trig_name))
-		in_cwd = true;
-	else if (!make_trigger(j, AT_FDCWD, a->trig_tmp))
+	err = place_trigger(j, a, &in_cwd, ret_became, n);
+	if (err) {
+		note_add(n, " (errno values of the trigger file)", 0);
 		return -EACCES;
+	}
 	if (j->pidfd >= 0) {
 		if (syscall(SYS_pidfd_send_signal, j->pidfd, SIGQUIT, NULL, 0))
 			return -errno;
@@ -237,17 +313,24 @@ static int attach_child(const struct jvm *j, void *arg, int out)
 	const struct attach_job *a = arg;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	size_t sent = 0, total = 0;
+	struct note n = { .len = 0 };
+	bool became = false;
 	char buf[8192];
 	int s, err;
 
 	if (!is_socket(a->sock)) {
-		err = start_listener(j, a);
+		err = start_listener(j, a, &became, &n);
+		if (err) {
+			if (n.len && write(out, n.buf, n.len) != (ssize_t)n.len)
+				err = err ? err : -EIO;
+			return err;
+		}
+	}
+	if (!became) {
+		err = jvm_child_become(j);
 		if (err)
 			return err;
 	}
-	err = jvm_child_become(j);
-	if (err)
-		return err;
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s < 0)
 		return -errno;
@@ -315,6 +398,7 @@ int jattach__run(const struct jvm *j, const char *cmd, const char *a1, const cha
 	size_t len = 0;
 	int err;
 
+	memset(ret, 0, sizeof(*ret));
 	a.req = jattach_request(cmd, a1, a2, a3, &a.req_len);
 	if (!a.req)
 		return -errno;
@@ -330,6 +414,10 @@ int jattach__run(const struct jvm *j, const char *cmd, const char *a1, const cha
 	if (err) {
 		if (err == -ECONNREFUSED || err == -ENOENT || err == -ETIMEDOUT || err == -ECHILD)
 			err = jvm__alive(j) ? err : -ESRCH;
+		memset(ret, 0, sizeof(*ret));
+		ret->text = out && out[0] ? out : NULL;
+		if (!ret->text)
+			free(out);
 		return err;
 	}
 	err = jattach_parse_reply(out, len, !strcmp(cmd, "load"), ret);
@@ -342,9 +430,9 @@ int jattach__jcmd(const struct jvm *j, const char *command_line, int timeout_ms,
 	struct jattach_reply r;
 	int err = jattach__run(j, "jcmd", command_line, NULL, NULL, timeout_ms, &r);
 
+	*ret_text = r.text;
 	if (err)
 		return err;
-	*ret_text = r.text;
 	return r.status == 0 ? 0 : -EPROTO;
 }
 
@@ -354,9 +442,9 @@ int jattach__load(const struct jvm *j, const char *path, const char *options, in
 	struct jattach_reply r;
 	int err = jattach__run(j, "load", path, "true", options, timeout_ms, &r);
 
+	*ret_text = r.text;
 	if (err)
 		return err;
-	*ret_text = r.text;
 	if (r.status != 0 || r.load_failed)
 		return -EPROTO;
 	*ret_code = r.code;

@@ -43,17 +43,19 @@ char *jattach_request(const char *cmd, const char *a1, const char *a2, const cha
  * everything (listener start, connect, reply) within timeout_ms. 0 with
  * *ret filled (caller clears), or -errno: -ESRCH the JVM is gone,
  * -ENOTSUP it does not catch SIGQUIT (-Xrs, or still starting) so the
- * listener cannot be started, -ETIMEDOUT, -ECONNREFUSED... */
+ * listener cannot be started, -ETIMEDOUT, -ECONNREFUSED...; then ret->text
+ * may hold details (caller clears) and the rest of *ret is unset. */
 int jattach__run(const struct jvm *j, const char *cmd, const char *a1, const char *a2,
 		 const char *a3, int timeout_ms, struct jattach_reply *ret);
 
 /* jcmd: the command's text on success (caller frees); -EPROTO with the
- * JVM's error text in *ret_text when it refused the command. */
+ * JVM's error text in *ret_text when it refused the command; other errors
+ * with details or NULL in *ret_text. */
 int jattach__jcmd(const struct jvm *j, const char *command_line, int timeout_ms, char **ret_text);
 
 /* load <path> true <options>: 0 with the agent's return code and the
  * reply text (caller frees); -EPROTO (with the text) when the JVM could not
- * load the library or run Agent_OnAttach. */
+ * load the library or run Agent_OnAttach; other errors as for jcmd. */
 int jattach__load(const struct jvm *j, const char *path, const char *options, int timeout_ms,
 		  int *ret_code, char **ret_text);
 

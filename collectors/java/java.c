@@ -334,6 +334,8 @@ static char *attach_error(const char *what, int err, const char *text)
 
 	if (err == -EPROTO && line[0])
 		r = xasprintf("%s: %s", what, line);
+	else if (line[0])
+		r = xasprintf("%s: %s (%s)", what, jattach_strerror(err), line);
 	else
 		r = xasprintf("%s: %s", what, jattach_strerror(err));
 	free(line);
@@ -443,6 +445,7 @@ static struct profile *read_profile(struct job *jb, char **ret_err)
 
 	err = jvm_files__read(jb->j, jb->f.out, OUTPUT_MAX, false, &text, &len);
 	if (err) {
+		free(text);
 		*ret_err = jvm__alive(jb->j) ? xasprintf("cannot read the profile: %s", strerror(-err))
 					    : xstrdup("process exited before reading the output");
 		return NULL;

@@ -313,10 +313,14 @@ int jvm__run(const struct jvm *j, jvm_child_fn fn, void *arg, int timeout_ms, si
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!rc)
+	if (!rc && ret_out) {
+		/* fn's output, also when it failed (it may say why) */
+		int r = read_memfd(memfd, max, ret_out, ret_len);
+
+		rc = r ? r : child_rc;
+	} else if (!rc) {
 		rc = child_rc;
-	if (!rc && ret_out)
-		rc = read_memfd(memfd, max, ret_out, ret_len);
+	}
 out:
 	close(pipefd[0]);
 	if (pipefd[1] >= 0)

@@ -49,9 +49,10 @@ bool jvm__wait_exit(const struct jvm *j, int ms);
 typedef int (*jvm_child_fn)(const struct jvm *j, void *arg, int out_fd);
 
 /* Runs fn in a child for at most timeout_ms (then kills it: -ETIMEDOUT).
- * Returns fn's result; on 0, *ret_out (caller frees, NUL-terminated) gets
- * up to max bytes of its output and *ret_len their count. ret_out may be
- * NULL. */
+ * Returns fn's result. When fn returned (0 or not), *ret_out (caller frees,
+ * NUL-terminated) gets up to max bytes of its output and *ret_len their
+ * count; on -ETIMEDOUT or a crash (-ECHILD) it is left alone. ret_out may
+ * be NULL. */
 int jvm__run(const struct jvm *j, jvm_child_fn fn, void *arg, int timeout_ms, size_t max,
 	     char **ret_out, size_t *ret_len);
 

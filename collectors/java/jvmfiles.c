@@ -257,17 +257,21 @@ int jvm_files__prepare(const struct jvm *j, const struct jvm_lib *lib, const cha
 	}
 	p->src_size = lib->size;
 	snprintf(p->dir, sizeof(p->dir), "%s", lib->dir);
-	snprintf(p->tmpdir, sizeof(p->tmpdir), "%s.%d.tmp", lib->dir, j->pid);
+	/* names carry the daemon's pid too: two daemons (or a daemon and its
+	 * tests) may work on one JVM at once */
+	snprintf(p->tmpdir, sizeof(p->tmpdir), "%s.%d.%d.tmp", lib->dir, (int)getpid(), j->pid);
 	snprintf(p->dir_lib, sizeof(p->dir_lib), "%s/%s", lib->dir, lib->name);
 	snprintf(p->tmp_lib, sizeof(p->tmp_lib), "%s/%s", p->tmpdir, lib->name);
-	snprintf(p->out, sizeof(p->out), "%s-%d.out", tag, j->pid);
+	snprintf(p->out, sizeof(p->out), "%s-%d-%d.out", tag, j->pid, (int)getpid());
 	if (with_log)
-		snprintf(p->log, sizeof(p->log), "%s-%d.log", tag, j->pid);
+		snprintf(p->log, sizeof(p->log), "%s-%d-%d.log", tag, j->pid, (int)getpid());
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++)
 		snprintf(p->base[i], sizeof(p->base[i]), "%s/gprofiler_tmp", bases[i]);
 
 	err = jvm__run(j, prepare_child, p, FILE_TIMEOUT_MS, 256, &base, NULL);
-	if (!err) {
+	if (err) {
+		free(base);
+	} else {
 		ret->base = base;
 		ret->lib = xasprintf("%s/%s", base, p->dir_lib);
 		ret->out = xasprintf("%s/%s", base, p->out);

@@ -35,8 +35,8 @@ struct jvm_lib *jvm_lib__free(struct jvm_lib *l);
 struct jvm_files {
 	char *base;		/* <base>/gprofiler_tmp */
 	char *lib;		/* <base>/gprofiler_tmp/<dir>/<name> */
-	char *out;		/* <base>/gprofiler_tmp/<tag>-<pid>.out */
-	char *log;		/* <base>/gprofiler_tmp/<tag>-<pid>.log, or NULL */
+	char *out;		/* <base>/gprofiler_tmp/<tag>-<pid>-<daemon pid>.out */
+	char *log;		/* the same with .log, or NULL */
 };
 
 /* Installs lib (if not there yet) and creates the output (and log) files.

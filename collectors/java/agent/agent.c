@@ -19,7 +19,8 @@
  *    a preallocated ring; jmethodIDs are created for all loaded classes
  *    (and each new one at ClassPrepare) before the timer is armed, since
  *    AsyncGetCallTrace needs them and the ClassLoad event enabled. We refuse
- *    to start if anyone else owns SIGPROF or ITIMER_PROF.
+ *    to start if anyone else owns SIGPROF or ITIMER_PROF; after a session
+ *    SIGPROF is left ignored, not handled (sampler.c says why).
  *
  * Lifecycle. Every load calls Agent_OnAttach again (the library stays
  * resident: -z nodelete). "start" spawns one JVMTI agent thread that

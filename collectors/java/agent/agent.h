@@ -67,8 +67,8 @@ int sampler__init(JavaVM *vm);
  * SIGPROF handler and arms ITIMER_PROF every interval_ns of process CPU
  * time. 0 or a negative code. */
 int sampler__start(uint64_t interval_ns, uint32_t slots);
-/* Disarms the timer, discards pending signals, waits (bounded) for handlers
- * in flight and restores the previous SIGPROF action. Safe to call twice.
+/* Disarms the timer, ignores SIGPROF (discarding pending ones) and waits
+ * (bounded) for handlers in flight. Safe to call twice.
  * Returns 0, or -EBUSY when a handler did not finish in time (then the ring
  * is deliberately leaked rather than freed under it). */
 int sampler__stop(void);

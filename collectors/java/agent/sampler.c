@@ -7,9 +7,12 @@
  * interrupted context (no safepoint, so no safepoint bias) and copies the
  * result into a bounded lock-free ring (Vyukov's sequence-numbered slots);
  * it never allocates, locks or blocks, and drops the sample when the ring
- * is full. Stopping disarms the timer, discards pending SIGPROFs by
- * ignoring the signal, waits for handlers in flight, then puts the previous
- * action back, so nothing of ours can run once stop returns.
+ * is full. Stopping disarms the timer, sets SIGPROF to SIG_IGN (which also
+ * discards pending instances in every thread) and waits for handlers in
+ * flight, so nothing of ours can run once stop returns. SIGPROF stays
+ * ignored rather than going back to SIG_DFL: a late or foreign SIGPROF
+ * then cannot kill the JVM, and a second agent copy (another daemon build)
+ * that starts meanwhile can never have its handler overwritten by us.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -46,7 +49,6 @@ static uint64_t g_deq;		/* consumer's position (drain thread only) */
 static int g_active;		/* handlers may record (atomic) */
 static int g_inflight;		/* handlers between their two checks (atomic) */
 static uint64_t g_samples, g_lost;	/* atomic */
-static struct sigaction g_old_action;
 static bool g_installed;
 
 static uintptr_t context_pc(void *ucontext)
@@ -170,8 +172,9 @@ int sampler__start(uint64_t interval_ns, uint32_t slots)
 		return -EINVAL;
 	if (sigaction(SIGPROF, NULL, &cur))
 		return -errno;
-	if (!action_is_ours(&cur) && (cur.sa_flags & SA_SIGINFO || (cur.sa_handler != SIG_DFL &&
-								     cur.sa_handler != SIG_IGN)))
+	/* another profiler (or another copy of this agent) owns it */
+	if (action_is_ours(&cur) || cur.sa_flags & SA_SIGINFO ||
+	    (cur.sa_handler != SIG_DFL && cur.sa_handler != SIG_IGN))
 		return -GPJA_ESIGBUSY;
 	if (getitimer(ITIMER_PROF, &timer))
 		return -errno;
@@ -194,8 +197,7 @@ int sampler__start(uint64_t interval_ns, uint32_t slots)
 	sa.sa_sigaction = on_sigprof;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	/* If a stop that timed out left our handler, the original is saved. */
-	if (sigaction(SIGPROF, &sa, action_is_ours(&cur) ? NULL : &g_old_action)) {
+	if (sigaction(SIGPROF, &sa, NULL)) {
 		int e = errno;
 
 		munmap(g_ring, g_ring_bytes);
@@ -241,7 +243,6 @@ int sampler__stop(void)
 		nanosleep(&ms, NULL);
 		waited_ms++;
 	}
-	sigaction(SIGPROF, &g_old_action, NULL);
 	g_installed = false;
 	if (__atomic_load_n(&g_inflight, __ATOMIC_SEQ_CST)) {
 		g_ring = NULL;	/* a handler may still write to it: leak it */
