@@ -25,6 +25,7 @@
 #define INTERP_REFRESH 256		/* samples between interpreter list reads */
 #define MAX_NAME_CHARS 1024
 #define MAX_LINETABLE (64u << 10)
+#define LINETABLE_BUDGET (8u << 20)	/* all cached tables of one sampler */
 #define FRAME_BUF 4096
 
 struct code_entry {
@@ -36,7 +37,8 @@ struct code_entry {
 	uint8_t *linetable;		/* current-line mode, lazily */
 	uint32_t linetable_len;
 	bool linetable_tried;
-	int32_t memo_lasti, memo_line;	/* last lookup */
+	int32_t memo_lasti, memo_line;	/* last lookup (current-line mode) */
+	gp_str memo_frame;		/* the frame string of memo_line */
 };
 
 struct interp {
@@ -55,6 +57,7 @@ struct pysampler {
 	uint64_t since_refresh;
 	struct code_entry *codes;	/* CODE_CACHE_CAP */
 	unsigned int ncodes;
+	size_t linetable_bytes;
 	gp_str *stack;			/* PYSAMPLER_MAX_DEPTH */
 	char *buf;			/* FRAME_BUF */
 	struct pysampler_stats st;
@@ -265,6 +268,7 @@ static void codes_clear(struct pysampler *s)
 		if (s->codes[i].addr)
 			code_clear(&s->codes[i]);
 	s->ncodes = 0;
+	s->linetable_bytes = 0;
 }
 
 static struct code_entry *code_slot(struct pysampler *s, uint64_t addr)
@@ -318,10 +322,11 @@ static struct code_entry *code_get(struct pysampler *s, struct profile *prof, ui
 	if (c && c->addr == addr) {
 		if (c->name_ptr == name_ptr && c->file_ptr == file_ptr && c->firstlineno == first)
 			return c;
+		s->linetable_bytes -= c->linetable_len;
 		code_clear(c);		/* address reused by another code object */
 		s->ncodes--;
 	}
-	if (!c || s->ncodes >= CODE_CACHE_CAP * 3 / 4) {
+	if (!c || s->ncodes >= CODE_CACHE_CAP * 3 / 4 || s->linetable_bytes > LINETABLE_BUDGET) {
 		codes_clear(s);
 		c = code_slot(s, addr);
 	}
@@ -361,6 +366,7 @@ static int load_linetable(struct pysampler *s, struct code_entry *c)
 		return -EPROTO;
 	}
 	c->linetable_len = len;
+	s->linetable_bytes += len;
 	return 0;
 }
 
@@ -393,22 +399,23 @@ static int code_line(struct pysampler *s, struct code_entry *c, int32_t lasti)
 
 /* ---- the walk ------------------------------------------------------------ */
 
-static int frame_gp(struct pysampler *s, struct profile *prof, struct code_entry *c, int32_t lasti,
-		    gp_str *ret)
+static gp_str frame_gp(struct pysampler *s, struct profile *prof, struct code_entry *c,
+		       int32_t lasti)
 {
-	int line;
+	int line, prev_line = c->memo_line;
 
-	if (s->mode == PYLINE_MODE_FIRST) {
-		*ret = c->first;
-		return 0;
-	}
+	if (s->mode == PYLINE_MODE_FIRST)
+		return c->first;
+	/* callers' frames sit on the same instruction sample after sample */
+	if (c->memo_lasti == lasti && c->memo_frame)
+		return c->memo_frame;
 	line = code_line(s, c, lasti);
-	if (line == c->firstlineno) {
-		*ret = c->first;
-		return 0;
-	}
-	*ret = frame_str(s, prof, profile__str(prof, c->name), profile__str(prof, c->file), line);
-	return 0;
+	if (line == c->firstlineno)
+		c->memo_frame = c->first;
+	else if (line != prev_line || !c->memo_frame)
+		c->memo_frame = frame_str(s, prof, profile__str(prof, c->name),
+					  profile__str(prof, c->file), line);
+	return c->memo_frame;
 }
 
 /* Walks the frames of thread state ts into s->stack (leaf first); returns
@@ -475,7 +482,7 @@ static int walk(struct pysampler *s, struct profile *prof, uint64_t ts)
 				lasti = unit < -1 || unit > (1 << 24) ? -1 : (int32_t)unit;
 			}
 		}
-		frame_gp(s, prof, c, lasti, &s->stack[depth++]);
+		s->stack[depth++] = frame_gp(s, prof, c, lasti);
 	}
 	return depth;
 }

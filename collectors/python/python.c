@@ -3,8 +3,11 @@
  * The Python runtime_ops; see python.h. profile() picks the backend per
  * mode, then either drives py-spy or runs the built-in sampler on a fixed
  * schedule (absolute deadlines on CLOCK_MONOTONIC, sleeping in slices so
- * a stop request is seen within 50 ms). A process that goes away turns
- * the job into gProfiler's "process went down during profiling" error.
+ * a stop request is seen within 50 ms). Each deadline is moved by a random
+ * +-25% of the period (the mean rate is unchanged): a strictly periodic
+ * sampler aliases with periodic workloads and can see a 3:1 loop as 2:1.
+ * A process that goes away turns the job into gProfiler's "process went
+ * down during profiling" error.
  */
 #include "python.h"
 
@@ -132,25 +135,30 @@ static int sample_builtin(const struct runtime_job_config *cfg, struct pysampler
 {
 	unsigned int freq = cfg->frequency ? cfg->frequency : 1;
 	uint64_t period = 1000000000ULL / freq, t0 = mono_ns(), end = t0 + cfg->duration_ns;
-	uint64_t next = t0;
+	uint64_t rnd = t0 ^ ((uint64_t)cfg->pid << 32) ^ 0x9E3779B97F4A7C15ULL;
 	uint32_t proc;
 	bool gone = false;
 
 	res->prof = profile__new();
 	proc = profile__proc(res->prof, cfg->pid, profile__intern_cstr(res->prof, comm), GP_SRC_PYTHON);
-	while (!(cfg->stop && *cfg->stop)) {
-		uint64_t now;
+	for (uint64_t i = 1; !(cfg->stop && *cfg->stop); i++) {
+		uint64_t now, next;
 
 		if (pysampler__sample(s, res->prof, proc) == -ESRCH) {
 			gone = true;
 			break;
 		}
-		next += period;
+		/* the i-th deadline, jittered; when behind, skip the missed
+		 * ones rather than burst */
+		now = mono_ns();
+		if (t0 + i * period + period / 4 < now)
+			i = (now - t0) / period + 1;
+		rnd ^= rnd << 13;
+		rnd ^= rnd >> 7;
+		rnd ^= rnd << 17;
+		next = t0 + i * period - period / 4 + rnd % (period / 2 + 1);
 		if (next >= end)
 			break;
-		now = mono_ns();
-		if (next < now)
-			next = now;	/* fell behind: skip, never burst */
 		while (next > (now = mono_ns()) && !(cfg->stop && *cfg->stop))
 			sleep_until(next - now > STOP_SLICE_NS ? now + STOP_SLICE_NS : next);
 	}

@@ -21,10 +21,10 @@ def burn(n):
     return x
 
 def heavy():
-    return burn(30000)
+    return burn(300000)
 
 def light():
-    return burn(10000)
+    return burn(100000)
 
 def main():
     while True:
@@ -40,7 +40,7 @@ import threading, time
 
 def sleeper():
     while True:
-        time.sleep(0.01)
+        time.sleep(1)
 
 def spinner():
     x = 0
