@@ -58,7 +58,8 @@ struct pysampler {
 	struct code_entry *codes;	/* CODE_CACHE_CAP */
 	unsigned int ncodes;
 	size_t linetable_bytes;
-	gp_str *stack;			/* PYSAMPLER_MAX_DEPTH */
+	gp_str *stack;			/* PYSAMPLER_MAX_DEPTH ring, leaf first */
+	gp_str *out;			/* PYSAMPLER_MAX_DEPTH, root first */
 	char *buf;			/* FRAME_BUF */
 	struct pysampler_stats st;
 };
@@ -418,13 +419,16 @@ static gp_str frame_gp(struct pysampler *s, struct profile *prof, struct code_en
 	return c->memo_frame;
 }
 
-/* Walks the frames of thread state ts into s->stack (leaf first); returns
- * the depth or -errno. */
+/* Walks the frames of thread state ts into s->stack, a ring of
+ * PYSAMPLER_MAX_DEPTH (leaf first); returns the number of frames walked
+ * (may exceed the ring: the ring then holds the root-most ones) or -errno.
+ * A chain longer than PYSAMPLER_MAX_WALK is taken for a torn cycle. */
 static int walk(struct pysampler *s, struct profile *prof, uint64_t ts)
 {
 	uint8_t tsbuf[512], fr[4096];
 	uint64_t frame, prev = 0;
 	uint32_t need = s->l.ts_frame > s->l.ts_interp ? s->l.ts_frame : s->l.ts_interp;
+	uint64_t walked0 = s->st.frames;
 	int depth = 0, r;
 
 	if (!ptr_ok(ts) || need + 8 > sizeof(tsbuf) || s->l.fr_size > sizeof(fr))
@@ -443,13 +447,15 @@ static int walk(struct pysampler *s, struct profile *prof, uint64_t ts)
 		if ((r = pymem__read_ptr(s->mem, frame + s->l.cframe_current_frame, &frame)))
 			return r;
 	}
-	while (frame && depth < PYSAMPLER_MAX_DEPTH) {
+	while (frame) {
 		struct code_entry *c;
 		uint64_t code, back;
 		int32_t lasti = -1;
 
 		if (!ptr_ok(frame) || frame == prev)
 			return -EPROTO;
+		if (s->st.frames - walked0 >= PYSAMPLER_MAX_WALK)
+			return -ELOOP;
 		if ((r = pymem__read(s->mem, frame, fr, s->l.fr_size)))
 			return r;
 		code = rd64(fr, s->l.fr_code);
@@ -482,7 +488,7 @@ static int walk(struct pysampler *s, struct profile *prof, uint64_t ts)
 				lasti = unit < -1 || unit > (1 << 24) ? -1 : (int32_t)unit;
 			}
 		}
-		s->stack[depth++] = frame_gp(s, prof, c, lasti);
+		s->stack[depth++ % PYSAMPLER_MAX_DEPTH] = frame_gp(s, prof, c, lasti);
 	}
 	return depth;
 }
@@ -523,14 +529,13 @@ int pysampler__sample(struct pysampler *s, struct profile *prof, uint32_t proc)
 				s->st.errors++;
 			continue;
 		}
-		/* root first */
-		for (int a = 0, b = depth - 1; a < b; a++, b--) {
-			gp_str t = s->stack[a];
+		/* root first; past the ring's size the innermost frames are
+		 * dropped, so deep stacks keep their roots */
+		int n = depth < PYSAMPLER_MAX_DEPTH ? depth : PYSAMPLER_MAX_DEPTH;
 
-			s->stack[a] = s->stack[b];
-			s->stack[b] = t;
-		}
-		profile__add(prof, proc, profile__stack(prof, s->stack, depth), 1);
+		for (int k = 0; k < n; k++)
+			s->out[k] = s->stack[(depth - 1 - k) % PYSAMPLER_MAX_DEPTH];
+		profile__add(prof, proc, profile__stack(prof, s->out, n), 1);
 		s->st.stacks++;
 		added++;
 	}
@@ -591,6 +596,7 @@ struct pysampler *pysampler__new(int pid, const struct pyruntime *rt, enum pylin
 	s->mem = pymem__new(pid);
 	s->codes = xcalloc(CODE_CACHE_CAP, sizeof(*s->codes));
 	s->stack = xcalloc(PYSAMPLER_MAX_DEPTH, sizeof(*s->stack));
+	s->out = xcalloc(PYSAMPLER_MAX_DEPTH, sizeof(*s->out));
 	s->buf = xmalloc(FRAME_BUF);
 
 	r = -ENOTSUP;
@@ -601,8 +607,10 @@ struct pysampler *pysampler__new(int pid, const struct pyruntime *rt, enum pylin
 		goto fail;
 	}
 	if (r) {
-		if (r == -ENOTSUP && rt->minor > 13) {
-			*ret_reason = "unsupported Python version";
+		/* a 3.13 whose debug offsets are refused is free-threaded */
+		if (r == -ENOTSUP && rt->minor >= 13) {
+			*ret_reason = rt->minor == 13 ? "free-threaded CPython is not supported"
+						      : "unsupported Python version";
 			goto fail;
 		}
 		l = pylayout_for_version(rt->major, rt->minor);
@@ -638,6 +646,7 @@ struct pysampler *pysampler__free(struct pysampler *s)
 		codes_clear(s);
 	free(s->codes);
 	free(s->stack);
+	free(s->out);
 	free(s->buf);
 	pymem__free(s->mem);
 	free(s);

@@ -17,8 +17,10 @@
 #include "pyoffsets.h"
 #include "pyruntime.h"
 
-/* Deepest stack walked; deeper stacks keep their innermost frames. */
+/* Deepest stack kept; deeper stacks keep their outermost (root) frames.
+ * A frame chain longer than PYSAMPLER_MAX_WALK is taken for a torn read. */
 #define PYSAMPLER_MAX_DEPTH 512
+#define PYSAMPLER_MAX_WALK 8192
 
 enum pyline_mode {
 	/* co_firstlineno, as gProfiler's `py-spy -F` (function granularity) */

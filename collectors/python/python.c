@@ -233,6 +233,8 @@ static int python_profile(const struct runtime_job_config *cfg, struct runtime_r
 		}
 		if (r == -ENOENT)
 			set_error(res, true, xasprintf("no CPython %s runtime found", pylayout_supported()));
+		else if (r == -ENOTSUP && reason && strstr(reason, "free-threaded"))
+			set_error(res, true, xasprintf("Python %u.%u: %s", rt.major, rt.minor, reason));
 		else if (r == -ENOTSUP)
 			set_error(res, true, xasprintf("unsupported Python version %u.%u (built-in sampler: %s)",
 						       rt.major, rt.minor, pylayout_supported()));

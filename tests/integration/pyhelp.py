@@ -53,6 +53,18 @@ t.start()
 t.join()
 """
 
+# A recursion deeper than the sampler keeps (512 frames).
+DEEP = """\
+import sys
+sys.setrecursionlimit(5000)
+def rec(n):
+    if n == 0:
+        while True:
+            pass
+    return rec(n - 1)
+rec(int(sys.argv[1]))
+"""
+
 # Burns CPU for a second, then exits.
 EXITS = """\
 import time

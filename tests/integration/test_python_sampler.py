@@ -4,7 +4,8 @@
 libpython). For each: a 3:1 CPU split comes out 3:1 within a few percent,
 with gProfiler's frame format; only the thread on CPU (holding the GIL) is
 sampled; current-line mode gives lines inside the running function; a
-process that exits mid-session gives gProfiler's error, not a crash."""
+stack deeper than 512 frames keeps its root; a process that exits
+mid-session gives gProfiler's error, not a crash."""
 import os
 import sys
 
@@ -78,6 +79,22 @@ def check_threads(label, python):
     assert spin > 0.9, f"{label}: busy thread only {spin:.2f} of samples:\n{out}"
 
 
+def check_deep(label, python):
+    wd = gptest.Workdir("pydeep")
+    p, path = pyhelp.start(python, wd, "deep.py", pyhelp.DEEP, args=["700"])
+    try:
+        out = pyhelp.pysample(p.pid, "-f", "50", "-d", "1").stdout
+    finally:
+        gptest.kill_quietly(p)
+    st = pyhelp.stacks(out)
+    assert st, f"{label}: no samples"
+    for f, _ in st:
+        # 702 frames: the 512 kept are the outermost ones
+        assert len(f) == 512, f"{label}: depth {len(f)}"
+        assert f[0] == frame("<module>", path, 1) and f[1] == frame("rec", path, 3), f[:2]
+    wd.cleanup()
+
+
 def check_exit(label, python):
     wd = gptest.Workdir("pyexit")
     p, _ = pyhelp.start(python, wd, "exits.py", pyhelp.EXITS)
@@ -105,7 +122,7 @@ def main():
     print("interpreters:", ", ".join(label for label, _ in found))
     tests = []
     for label, python in found:
-        for check in (check_split, check_current_line, check_threads, check_exit):
+        for check in (check_split, check_current_line, check_threads, check_deep, check_exit):
             tests.append(make(check, label, python))
     gptest.main(tests)
 
