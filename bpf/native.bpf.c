@@ -245,6 +245,36 @@ static __always_inline void user_regs(struct bpf_perf_event_data *ctx, struct ta
 #endif
 }
 
+/* Copies up to len bytes of user stack from sp into rec->stack in 4 KiB
+ * chunks at fixed offsets (so the verifier can bound each read); a chunk
+ * that faults is retried up to the page boundary inside it. Returns the
+ * bytes copied before the first page that could not be read. */
+static __always_inline __u32 copy_stack(struct gp_dwarf_sample *rec, __u64 sp, __u64 len)
+{
+	__u32 copied = 0;
+
+#pragma unroll
+	for (int i = 0; i < (GP_DWARF_STACK_MAX + 4095) / 4096; i++) {
+		const __u32 off = i * 4096;
+		__u64 size, head;
+
+		if (off >= len)
+			break;
+		size = len - off;
+		if (size > 4096)
+			size = 4096;
+		if (!bpf_probe_read_user(rec->stack + off, size, (void *)(sp + off))) {
+			copied = off + size;
+			continue;
+		}
+		head = 4096 - ((sp + off) & 4095);
+		if (head < size && !bpf_probe_read_user(rec->stack + off, head, (void *)(sp + off)))
+			copied = off + head;
+		break;
+	}
+	return copied;
+}
+
 /* Sends one sample with its user registers and stack copy to user space.
  * Returns 0, or -1 when the ring buffer is full. */
 static __always_inline int dwarf_sample(struct bpf_perf_event_data *ctx, struct task_struct *task,
@@ -276,22 +306,23 @@ static __always_inline int dwarf_sample(struct bpf_perf_event_data *ctx, struct 
 		flags |= GP_SAMPLE_FP;
 	}
 
-	/* Copy up to the end of the stack's mapping: a read crossing it
-	 * would fail whole. */
+	/* Copy up to the end of the stack's mapping, page by page: a read
+	 * fails whole, and a page of the stack may be absent (not faulted
+	 * in, or reclaimed), which ends the copy there, as perf's does. */
 	sp = rec->regs[GP_REG_SP];
 	if (!bpf_find_vma(btask, sp, vma_end_cb, &ve, 0) && ve.end > sp && ve.end - sp < len)
 		len = (ve.end - sp) & ~7ULL;
 	if (len > dwarf_stack_size)
 		len = dwarf_stack_size;
-	if (bpf_probe_read_user(rec->stack, len, (void *)sp)) {
-		len = 0;
+	rec->stack_len = copy_stack(rec, sp, len);
+	if (len && !rec->stack_len)
 		flags |= GP_SAMPLE_STACK_ERR;
-	}
-	rec->stack_len = len;
 	rec->flags = flags;
 	stat_inc(GP_STAT_DWARF_SAMPLES);
-	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes
-				? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	/* smart mode's probes are read at once, so its judgement lands
+	 * after a few samples; others wait for the drain or a full ring */
+	bpf_ringbuf_submit(rec, probe || bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >=
+					 wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

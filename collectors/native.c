@@ -60,6 +60,8 @@ static int on_new_proc(void *ctx, void *data, size_t size)
 	if (size < sizeof(*ev))
 		return 0;
 	symbolizer__note_process(c->sym, (int)ev->tgid);
+	if (c->us)
+		ustacks__forget(c->us, (int)ev->tgid);	/* new image: judge anew */
 	if (c->cfg.on_new_process)
 		c->cfg.on_new_process(c->cfg.on_proc_arg, (int)ev->tgid);
 	return 0;

@@ -313,8 +313,11 @@ static void on_comm(struct collector *c, const struct perf_event_header *h, cons
 		len = GP_COMM_LEN - 1;
 	memcpy(pp->comm, p + 8, len);
 	pp->comm[len] = '\0';
-	if (h->misc & PERF_RECORD_MISC_COMM_EXEC)
+	if (h->misc & PERF_RECORD_MISC_COMM_EXEC) {
 		pp->noted = false;	/* new maps: announce it again */
+		if (c->us)
+			ustacks__forget(c->us, (int)pid);
+	}
 }
 
 static void on_record(struct collector *c, const uint8_t *rec)

@@ -18,6 +18,7 @@
 #define TAILS 4
 #define TAIL_MAX 8
 #define AGREE_PCT 95
+#define GRACE_NS (2ULL * 1000000000ULL)
 
 struct tail {
 	uint64_t anchor;	/* a return address both walks reach */
@@ -162,8 +163,12 @@ int smart__probe(struct smart *sm, int pid, const uint64_t *fp, int nfp, const u
 	bool ok = false;
 	int k = 0;
 
-	if (p->mode != GP_PROC_PROBE)
-		reset(p);	/* the kernel forgot it: exec, or pid reuse */
+	if (p->mode != GP_PROC_PROBE) {
+		/* probes taken before the judgement reached the kernel */
+		if (now_ns - p->judged_ns < GRACE_NS)
+			return GP_PROC_PROBE;
+		reset(p);	/* the kernel forgot it: pid reuse, or its LRU */
+	}
 	if (ndw <= 0)
 		return GP_PROC_PROBE;	/* nothing to compare with */
 	while (k < nfp && k < ndw && fp[k] == dw[k])
@@ -190,6 +195,18 @@ int smart__probe(struct smart *sm, int pid, const uint64_t *fp, int nfp, const u
 	else
 		sm->judged_dwarf++;
 	return p->mode;
+}
+
+int smart__forget(struct smart *sm, int pid)
+{
+	struct sproc *p = get(sm, pid, false);
+	int was;
+
+	if (!p)
+		return GP_PROC_PROBE;
+	was = p->mode;
+	reset(p);
+	return was;
 }
 
 int smart__mode(struct smart *sm, int pid)

@@ -51,6 +51,9 @@ struct smart *smart__free(struct smart *sm);
 int smart__probe(struct smart *sm, int pid, const uint64_t *fp, int nfp, const uint64_t *dw,
 		 int ndw, enum unwind_stop stop, uint64_t now_ns);
 
+/* pid has a new image (exec): judge it anew. Returns its former mode. */
+int smart__forget(struct smart *sm, int pid);
+
 /* GP_PROC_PROBE, GP_PROC_FP or GP_PROC_DWARF. */
 int smart__mode(struct smart *sm, int pid);
 

@@ -100,6 +100,12 @@ void ustacks__add(struct ustacks *u, const struct ustack_sample *s, uint64_t now
 	stackcount__add(u->counts, &ns);
 }
 
+void ustacks__forget(struct ustacks *u, int pid)
+{
+	if (u->smart && smart__forget(u->smart, pid) != GP_PROC_PROBE && u->on_judged)
+		u->on_judged(u->arg, pid, GP_PROC_PROBE);
+}
+
 int ustacks__mode(struct ustacks *u, int pid)
 {
 	return u->smart ? smart__mode(u->smart, pid) : GP_PROC_DWARF;

@@ -43,6 +43,8 @@ struct ustack_sample {
 
 /* Unwinds (or, for an FP-judged process with fp, completes) and counts. */
 void ustacks__add(struct ustacks *u, const struct ustack_sample *s, uint64_t now_ns);
+/* pid execed (or is new): smart mode judges it anew. */
+void ustacks__forget(struct ustacks *u, int pid);
 /* The smart-mode state of pid: GP_PROC_PROBE, GP_PROC_FP or GP_PROC_DWARF. */
 int ustacks__mode(struct ustacks *u, int pid);
 /* Completes a frame-pointer stack of an FP-judged process (see

@@ -53,6 +53,8 @@ int main(int argc, char **argv) {
 FP_FLAGS = ["-O1", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-fno-inline"]
 
 wd = None
+# The engine every case runs on; test_perf_engine.py runs them on "perf".
+ENGINE = "bpf"
 
 
 def build(name, strip=False):
@@ -64,8 +66,11 @@ def build(name, strip=False):
 
 def profile(args, duration=4, freq=250):
     out = wd.file(f"out-{time.monotonic_ns()}")
-    gptest.run_gprofiler(["-o", out, "-d", str(duration), "-f", str(freq), *args])
-    return gptest.last_col(out)
+    gptest.run_gprofiler(["-o", out, "-d", str(duration), "-f", str(freq),
+                          "--perf-engine", ENGINE, *args])
+    col = gptest.last_col(out)
+    assert col.header["metadata"]["sampler_stats"]["engine"] == ENGINE
+    return col
 
 
 def leaf_share(stacks, name):
@@ -157,7 +162,7 @@ def test_pids_filter_only_that_process():
 def test_short_lived_process_has_names():
     exe = build("gpnative_short")
     out = wd.file("short")
-    g = gptest.start_gprofiler(["-o", out, "-d", "8", "-f", "250"])
+    g = gptest.start_gprofiler(["-o", out, "-d", "8", "-f", "250", "--perf-engine", ENGINE])
     try:
         time.sleep(2.5)
         subprocess.run([exe, "2"], check=True)  # lives 2 s, then exits
@@ -173,13 +178,16 @@ def test_short_lived_process_has_names():
     assert sum(c for f, c in stacks if "slow_function" in f) > 0
 
 
+TESTS = [test_split_main_and_kernel_frames, test_stripped_binary_shows_offsets,
+         test_pids_filter_only_that_process, test_short_lived_process_has_names]
+
+
 def main():
     global wd
     gptest.require_root()
     wd = gptest.Workdir("native")
     try:
-        gptest.main([test_split_main_and_kernel_frames, test_stripped_binary_shows_offsets,
-                     test_pids_filter_only_that_process, test_short_lived_process_has_names])
+        gptest.main(TESTS)
     finally:
         wd.cleanup()
 
