@@ -114,7 +114,8 @@ struct procmaps *procmaps__parse(FILE *f)
 		m->e[m->n++] = e;
 	}
 	free(line);
-	qsort(m->e, m->n, sizeof(*m->e), cmp_entry);
+	if (m->n > 1)
+		qsort(m->e, m->n, sizeof(*m->e), cmp_entry);
 	return m;
 }
 

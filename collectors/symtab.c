@@ -36,7 +36,8 @@ void symtab__finish(struct symtab *t, uint32_t last_size)
 {
 	size_t out = 0;
 
-	qsort(t->syms, t->n, sizeof(*t->syms), cmp_sym);
+	if (t->n > 1)
+		qsort(t->syms, t->n, sizeof(*t->syms), cmp_sym);
 	for (size_t i = 0; i < t->n; i++) {
 		if (out && t->syms[out - 1].addr == t->syms[i].addr)
 			continue;
