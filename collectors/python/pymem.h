@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reads another process's memory with process_vm_readv (the target is
- * never stopped), through a small page cache that is emptied at the start
+ * never stopped), through a small page cache that is renewed at the start
  * of each sample: one stack walk touches a handful of pages (the thread
- * state, the frame stack, code objects of one module), so most reads cost
- * a memcpy instead of a system call, and no value outlives its sample.
+ * state, the frame stack, code objects of one module), and the pages the
+ * last sample touched are fetched again in a single call, so a steady
+ * stack costs one system call and no value outlives its sample.
  */
 #ifndef GP_PYMEM_H
 #define GP_PYMEM_H
@@ -19,7 +20,8 @@ struct pymem;
 struct pymem *pymem__new(pid_t pid);
 struct pymem *pymem__free(struct pymem *m);
 
-/* Forgets every cached page (call once per sample). */
+/* Starts a sample: forgets every cached page, then refetches in one call
+ * the pages the previous sample touched. */
 void pymem__reset(struct pymem *m);
 
 /* Copies len bytes at remote addr into buf. 0, -EFAULT (unmapped),

@@ -40,6 +40,9 @@ struct pyelf {
 		uint64_t offset, vaddr, filesz;
 	} loads[MAX_LOADS];
 	unsigned int nloads;
+	/* the version found in a process's data once (pre-3.11 builds have
+	 * no Py_Version); a property of the file, so kept with it */
+	char version[PYVERSION_LEN];
 };
 
 static struct {
@@ -264,6 +267,20 @@ static int elf_get(int fd, struct pyelf *ret)
 	return 0;
 }
 
+/* Remembers the version found for the file pe describes. */
+static void elf_set_version(const struct pyelf *pe, const char *version)
+{
+	pthread_mutex_lock(&elf_cache.lock);
+	for (unsigned int i = 0; i < elf_cache.n; i++) {
+		struct pyelf *c = &elf_cache.e[i];
+
+		if (c->dev == pe->dev && c->ino == pe->ino && c->size == pe->size &&
+		    c->mtime_ns == pe->mtime_ns)
+			snprintf(c->version, sizeof(c->version), "%s", version);
+	}
+	pthread_mutex_unlock(&elf_cache.lock);
+}
+
 /* Opens the mapped file as the target sees it. */
 static int open_mapped(int pid, const struct pymap *m)
 {
@@ -460,16 +477,25 @@ int pyruntime__find(int pid, struct pyruntime *ret)
 					pyversion_format(hex, rt.version);
 				}
 			}
+			if (!rt.major && pe.version[0]) {
+				/* found in an earlier process of this file */
+				memcpy(rt.version, pe.version, sizeof(rt.version));
+				if (sscanf(rt.version, "%u.%u", &rt.major, &rt.minor) != 2)
+					rt.major = 0;
+			}
 			if (!rt.major && version_from_name(maps[i].path, &rt.major, &rt.minor) &&
 			    version_from_name(exe, &rt.major, &rt.minor)) {
 				/* no version in the name: take it from the data */
 				if (!version_from_data(pid, maps, nmaps, maps[i].path, 0, -1, rt.version) &&
 				    sscanf(rt.version, "%u.%u", &rt.major, &rt.minor) != 2)
 					rt.major = 0;
+				if (rt.major)
+					elf_set_version(&pe, rt.version);
 			}
-			if (rt.major && !rt.version[0])
-				version_from_data(pid, maps, nmaps, maps[i].path, (int)rt.major,
-						  (int)rt.minor, rt.version);
+			if (rt.major && !rt.version[0] &&
+			    !version_from_data(pid, maps, nmaps, maps[i].path, (int)rt.major,
+					       (int)rt.minor, rt.version))
+				elf_set_version(&pe, rt.version);
 			r = rt.major ? 0 : -ENOENT;
 			break;
 		}
