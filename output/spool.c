@@ -163,7 +163,8 @@ static int scan(struct spool *s)
 		s->bytes += e.bytes;
 	}
 	closedir(d);
-	qsort(s->e, s->n, sizeof(*s->e), cmp_seq);
+	if (s->n)
+		qsort(s->e, s->n, sizeof(*s->e), cmp_seq);
 	s->next_seq = s->n ? s->e[s->n - 1].seq + 1 : 1;
 	if (removed)
 		fsync(s->dirfd);
