@@ -18,6 +18,7 @@
 
 #include "pylinetable.h"
 #include "pymem.h"
+#include "pypackages.h"
 #include "xalloc.h"
 
 #define CODE_CACHE_CAP 4096u		/* power of two */
@@ -34,6 +35,7 @@ struct code_entry {
 	int32_t firstlineno;
 	gp_str first;			/* "name (file:first)_[p]" */
 	gp_str name, file;
+	const char *tag;		/* "[pkg==ver]" annotation, borrowed */
 	uint8_t *linetable;		/* current-line mode, lazily */
 	uint32_t linetable_len;
 	bool linetable_tried;
@@ -51,6 +53,7 @@ struct pysampler {
 	struct pyruntime rt;
 	struct pylayout l;
 	enum pyline_mode mode;
+	struct pypackages *pkgs;	/* borrowed; NULL: no package tags */
 	struct pymem *mem;
 	struct interp interps[MAX_INTERPS];
 	unsigned int ninterps;
@@ -282,13 +285,24 @@ static struct code_entry *code_slot(struct pysampler *s, uint64_t addr)
 	return NULL;
 }
 
+static bool ends_with_py(const char *file)
+{
+	size_t n = strlen(file);
+
+	return n >= 3 && !memcmp(file + n - 3, ".py", 3);
+}
+
+/* "name (file:line)_[p]", with gProfiler's " [pkg==ver]" after the line
+ * when the file is a .py file of a known package. */
 static gp_str frame_str(struct pysampler *s, struct profile *prof, const char *name,
-			const char *file, int line)
+			const char *file, int line, const char *tag)
 {
 	int n;
 
 	if (!file[0])
 		n = snprintf(s->buf, FRAME_BUF, "%s_[p]", name);
+	else if (line > 0 && tag && ends_with_py(file))
+		n = snprintf(s->buf, FRAME_BUF, "%s (%s:%d [%s])_[p]", name, file, line, tag);
 	else if (line > 0)
 		n = snprintf(s->buf, FRAME_BUF, "%s (%s:%d)_[p]", name, file, line);
 	else
@@ -340,7 +354,8 @@ static struct code_entry *code_get(struct pysampler *s, struct profile *prof, ui
 	c->firstlineno = first;
 	c->name = profile__intern_cstr(prof, name);
 	c->file = profile__intern_cstr(prof, file);
-	c->first = frame_str(s, prof, name, file, first);
+	c->tag = s->pkgs ? pypackages__tag(s->pkgs, file) : NULL;
+	c->first = frame_str(s, prof, name, file, first, c->tag);
 	c->memo_lasti = INT32_MIN;
 	s->ncodes++;
 	return c;
@@ -415,7 +430,7 @@ static gp_str frame_gp(struct pysampler *s, struct profile *prof, struct code_en
 		c->memo_frame = c->first;
 	else if (line != prev_line || !c->memo_frame)
 		c->memo_frame = frame_str(s, prof, profile__str(prof, c->name),
-					  profile__str(prof, c->file), line);
+					  profile__str(prof, c->file), line, c->tag);
 	return c->memo_frame;
 }
 
@@ -651,6 +666,11 @@ struct pysampler *pysampler__free(struct pysampler *s)
 	pymem__free(s->mem);
 	free(s);
 	return NULL;
+}
+
+void pysampler__set_packages(struct pysampler *s, struct pypackages *pkgs)
+{
+	s->pkgs = pkgs;
 }
 
 const struct pylayout *pysampler__layout(const struct pysampler *s)

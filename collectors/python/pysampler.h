@@ -59,6 +59,13 @@ struct pysampler *pysampler__free(struct pysampler *s);
  */
 int pysampler__sample(struct pysampler *s, struct profile *prof, uint32_t proc);
 
+struct pypackages;
+
+/* Tags frames of package files with " [pkg==ver]" (gProfiler's default);
+ * pkgs is borrowed for the sampler's lifetime, NULL turns tags off. Set
+ * before the first sample. */
+void pysampler__set_packages(struct pysampler *s, struct pypackages *pkgs);
+
 /* The layout in use (borrowed). */
 const struct pylayout *pysampler__layout(const struct pysampler *s);
 void pysampler__stats(const struct pysampler *s, struct pysampler_stats *ret);

@@ -64,8 +64,30 @@ static int parse_count(const char *s, size_t n, uint64_t *ret)
 	return 0;
 }
 
+/* Interns frame f (fl bytes), suffixed and tagged. */
+static gp_str add_frame(const char *f, size_t fl, struct profile *prof, struct pypackages *pkgs,
+			char *buf)
+{
+	char *tagged;
+	gp_str id;
+
+	if (!fl)
+		return profile__intern(prof, "", 0);
+	if (fl >= 4 && !memcmp(f + fl - 4, "_[p]", 4)) {
+		memcpy(buf, f, fl);
+	} else {
+		memcpy(buf, f, fl);
+		memcpy(buf + fl, "_[p]", 4);
+		fl += 4;
+	}
+	tagged = pkgs ? pypackages__annotate(pkgs, buf, fl) : NULL;
+	id = tagged ? profile__intern_cstr(prof, tagged) : profile__intern(prof, buf, fl);
+	free(tagged);
+	return id;
+}
+
 static void add_line(const char *line, size_t n, struct profile *prof, uint32_t proc,
-		     gp_str *frames, char *buf, int *taken)
+		     struct pypackages *pkgs, gp_str *frames, char *buf, int *taken)
 {
 	const char *sp = NULL;
 	uint64_t count;
@@ -91,13 +113,8 @@ static void add_line(const char *line, size_t n, struct profile *prof, uint32_t 
 		if (!e)
 			e = sp;
 		fl = e - f;
-		if (fl >= 4 && !memcmp(e - 4, "_[p]", 4)) {
-			frames[nf++] = profile__intern(prof, f, fl);
-		} else if (fl + 5 <= 65536) {
-			memcpy(buf, f, fl);
-			memcpy(buf + fl, "_[p]", 4);
-			frames[nf++] = profile__intern(prof, buf, fl + 4);
-		}
+		if (fl + 5 <= 65536)
+			frames[nf++] = add_frame(f, fl, prof, pkgs, buf);
 		f = e + 1;
 		if (e == sp)
 			break;
@@ -108,7 +125,8 @@ static void add_line(const char *line, size_t n, struct profile *prof, uint32_t 
 	(*taken)++;
 }
 
-int pyspy_parse_raw(const char *text, size_t len, struct profile *prof, uint32_t proc)
+int pyspy_parse_raw(const char *text, size_t len, struct profile *prof, uint32_t proc,
+		    struct pypackages *pkgs)
 {
 	gp_str *frames = xmalloc(MAX_FRAMES * sizeof(*frames));
 	char *buf = xmalloc(65536 + 8);
@@ -120,7 +138,7 @@ int pyspy_parse_raw(const char *text, size_t len, struct profile *prof, uint32_t
 		while (j < len && text[j] != '\n' && text[j] != '\r')
 			j++;
 		if (j > i)
-			add_line(text + i, j - i, prof, proc, frames, buf, &taken);
+			add_line(text + i, j - i, prof, proc, pkgs, frames, buf, &taken);
 		i = j + 1;
 	}
 	free(buf);
@@ -316,7 +334,7 @@ static int wait_child(struct child *c, uint64_t deadline, const volatile bool *s
 }
 
 int pyspy_profile(const struct runtime_job_config *cfg, const char *pyspy, const char *comm,
-		  struct runtime_result *res)
+		  struct pypackages *pkgs, struct runtime_result *res)
 {
 	unsigned int freq = cfg->frequency, dur;
 	uint64_t start = 0, rnd = 0, deadline;
@@ -380,7 +398,7 @@ int pyspy_profile(const struct runtime_job_config *cfg, const char *pyspy, const
 	res->prof = profile__new();
 	uint32_t proc = profile__proc(res->prof, cfg->pid, profile__intern_cstr(res->prof, comm),
 				      GP_SRC_PYTHON);
-	pyspy_parse_raw(text, len, res->prof, proc);
+	pyspy_parse_raw(text, len, res->prof, proc, pkgs);
 out:
 	if (out)
 		unlink(out);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "profile.h"
+#include "pypackages.h"
 #include "runtime.h"
 
 #define PYSPY_MAX_FREQUENCY 50
@@ -23,9 +24,11 @@
  * as gProfiler reads it: one "frames count" line each, split at the last
  * space; blank and '#' lines and lines without a valid count are skipped.
  * Frames get the "_[p]" suffix when py-spy did not write it (upstream
- * py-spy; Granulate's fork writes it). Returns the number of lines taken.
+ * py-spy; Granulate's fork writes it), and " [pkg==ver]" package tags
+ * when pkgs is given. Returns the number of lines taken.
  */
-int pyspy_parse_raw(const char *text, size_t len, struct profile *prof, uint32_t proc);
+int pyspy_parse_raw(const char *text, size_t len, struct profile *prof, uint32_t proc,
+		    struct pypackages *pkgs);
 
 /* The py-spy command line; NULL-terminated, caller frees with
  * pyspy_argv_free(). */
@@ -40,8 +43,8 @@ void pyspy_argv_free(char **argv);
 char *pyspy_find(const char *path);
 
 /* Profiles cfg->pid with the py-spy at pyspy; fills res (prof with one
- * process (pid, comm), or error). Returns 0. */
+ * process (pid, comm), or error). pkgs as for pyspy_parse_raw. Returns 0. */
 int pyspy_profile(const struct runtime_job_config *cfg, const char *pyspy, const char *comm,
-		  struct runtime_result *res);
+		  struct pypackages *pkgs, struct runtime_result *res);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "pyappid.h"
 #include "pymeta.h"
+#include "pypackages.h"
 #include "pyruntime.h"
 #include "pysampler.h"
 #include "pyspy.h"
@@ -172,16 +173,32 @@ static bool mode_is(const char *mode, const char *what)
 	return mode && !strcmp(mode, what);
 }
 
+/* gProfiler tags package frames unless --no-python-versions. */
+static struct pypackages *packages_for(const struct runtime_job_config *cfg, const char *version)
+{
+	const char *v = python_option(cfg->options, "python_add_versions");
+
+	if (v && (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")))
+		return NULL;
+	return pypackages__new(cfg->pid, version);
+}
+
 static int run_pyspy(const struct runtime_job_config *cfg, const char *comm,
 		     struct runtime_result *res)
 {
 	char *pyspy = pyspy_find(python_option(cfg->options, "pyspy_path"));
+	struct pyruntime rt = { 0 };
+	struct pypackages *pkgs;
 
 	if (!pyspy) {
 		set_error(res, false, xstrdup("py-spy not found (give --python-pyspy-path)"));
 		return 0;
 	}
-	pyspy_profile(cfg, pyspy, comm, res);
+	/* the version only tags the standard library; py-spy runs anyway */
+	pyruntime__find(cfg->pid, &rt);
+	pkgs = packages_for(cfg, rt.version);
+	pyspy_profile(cfg, pyspy, comm, pkgs, res);
+	pypackages__free(pkgs);
 	free(pyspy);
 	return 0;
 }
@@ -194,6 +211,7 @@ static int python_profile(const struct runtime_job_config *cfg, struct runtime_r
 	char comm[PROC_COMM_LEN] = "";
 	const char *reason = NULL;
 	struct pysampler *s = NULL;
+	struct pypackages *pkgs;
 	struct pyruntime rt;
 	uint64_t start;
 	char *pyspy;
@@ -243,8 +261,11 @@ static int python_profile(const struct runtime_job_config *cfg, struct runtime_r
 							reason ? reason : strerror(-r)));
 		return 0;
 	}
+	pkgs = packages_for(cfg, rt.version);
+	pysampler__set_packages(s, pkgs);
 	sample_builtin(cfg, s, comm, start, res);
 	pysampler__free(s);
+	pypackages__free(pkgs);
 	return 0;
 }
 

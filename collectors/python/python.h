@@ -7,9 +7,11 @@
  *            py-spy binary exists (option "pyspy_path", PATH, or beside
  *            our executable)
  *   builtin  built-in only;  pyspy / py-spy  py-spy only;  disabled
- * Options (cfg->options): "pyspy_path", "python_lineno" = "first"
+ * Options (cfg->options): "pyspy_path"; "python_lineno" = "first"
  * (default: the function's first line, as gProfiler's `py-spy -F`) or
- * "current" (the line being executed).
+ * "current" (the line being executed); "python_add_versions" = "false"
+ * for --no-python-versions (default: frames of package files get
+ * gProfiler's " [pkg==ver]" / " [standard-library==X.Y.Z]" tag).
  */
 #ifndef GP_PYTHON_H
 #define GP_PYTHON_H

@@ -65,6 +65,20 @@ def rec(n):
 rec(int(sys.argv[1]))
 """
 
+# Standard library and (where pip is installed) package frames.
+PACKAGES = """\
+import json
+try:
+    from pip._vendor.packaging.version import Version
+except ImportError:
+    Version = str
+def work():
+    while True:
+        json.dumps({"a": [1, 2, 3], "b": "x" * 50})
+        Version("1.2.3rc4")
+work()
+"""
+
 # Burns CPU for a second, then exits.
 EXITS = """\
 import time

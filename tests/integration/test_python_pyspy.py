@@ -47,6 +47,8 @@ with open(out, "w") as f:
     # ... and upstream's forms: no line, bare name
     f.write("<module> (/app/x.py:1);main (/app/x.py:13);light (/app/x.py) %%d\n" %% rate)
     f.write("<module> (/app/x.py:1);<native> 2\n")
+    # a standard-library frame: tagged as gProfiler does
+    f.write("<module> (/app/x.py:1);dumps (/usr/lib/python3.11/json/__init__.py:183) 1\n")
 '''
 
 
@@ -77,6 +79,12 @@ class Fake:
             return json.load(f)
 
 
+def debian_version():
+    import subprocess
+    return subprocess.run(["/usr/bin/python3.11", "-c", "import platform; print(platform.python_version())"],
+                          stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+
+
 def target(wd, python="/usr/bin/python3.11"):
     return pyhelp.start(python, wd, "split.py", pyhelp.SPLIT)[0]
 
@@ -101,6 +109,8 @@ def test_fake_pyspy_command_line_and_output():
         "<module> (/app/x.py:1)_[p];main (/app/x.py:13)_[p];heavy (/app/x.py:7)_[p] 150",
         "<module> (/app/x.py:1)_[p];main (/app/x.py:13)_[p];light (/app/x.py)_[p] 50",
         "<module> (/app/x.py:1)_[p];<native>_[p] 2",
+        "<module> (/app/x.py:1)_[p];dumps (/usr/lib/python3.11/json/__init__.py:183 "
+        f"[standard-library=={debian_version()}])_[p] 1",
     ], r.stdout
     wd.cleanup()
 

@@ -4,9 +4,11 @@
 libpython). For each: a 3:1 CPU split comes out 3:1 within a few percent,
 with gProfiler's frame format; only the thread on CPU (holding the GIL) is
 sampled; current-line mode gives lines inside the running function; a
-stack deeper than 512 frames keeps its root; a process that exits
+stack deeper than 512 frames keeps its root; standard-library and pip
+frames carry gProfiler's [pkg==version] tags; a process that exits
 mid-session gives gProfiler's error, not a crash."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -95,6 +97,28 @@ def check_deep(label, python):
     wd.cleanup()
 
 
+def check_package_tags(label, python):
+    wd = gptest.Workdir("pypkgs")
+    p, _ = pyhelp.start(python, wd, "pkgs.py", pyhelp.PACKAGES)
+    try:
+        version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                                 stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+        pip = subprocess.run([python, "-c", "import pip; print(pip.__version__, pip.__file__)"],
+                             stdout=subprocess.PIPE, text=True).stdout.split()
+        out = pyhelp.pysample(p.pid, "-f", "300", "-d", "1").stdout
+        plain = pyhelp.pysample(p.pid, "-f", "100", "-d", "1", "-n").stdout
+    finally:
+        gptest.kill_quietly(p)
+    frames = {x for f, _ in pyhelp.stacks(out) for x in f}
+    enc = [x for x in frames if x.startswith("encode (") and "/json/encoder.py:" in x]
+    assert enc and all(x.endswith(f" [standard-library=={version}])_[p]") for x in enc), enc
+    if pip and "site-packages" in pip[1]:
+        ver = [x for x in frames if "/pip/_vendor/packaging/version.py:" in x]
+        assert ver and all(x.endswith(f" [pip=={pip[0]}])_[p]") for x in ver), (pip, ver)
+    assert "[standard-library==" not in plain and "[pip==" not in plain, plain
+    wd.cleanup()
+
+
 def check_exit(label, python):
     wd = gptest.Workdir("pyexit")
     p, _ = pyhelp.start(python, wd, "exits.py", pyhelp.EXITS)
@@ -122,7 +146,8 @@ def main():
     print("interpreters:", ", ".join(label for label, _ in found))
     tests = []
     for label, python in found:
-        for check in (check_split, check_current_line, check_threads, check_deep, check_exit):
+        for check in (check_split, check_current_line, check_threads, check_deep, check_package_tags,
+                      check_exit):
             tests.append(make(check, label, python))
     gptest.main(tests)
 

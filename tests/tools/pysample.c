@@ -6,7 +6,8 @@
  * answers. Integration tests and scripts/bench.d/python use it to test the
  * sampler without the daemon.
  *
- *   pysample [-m MODE] [-l first|current] [-s PYSPY] [-f HZ] [-d SEC] [-t TMP] PID
+ *   pysample [-m MODE] [-l first|current] [-s PYSPY] [-f HZ] [-d SEC] [-t TMP] [-n] PID
+ *            (-n: no package version tags, as --no-python-versions)
  *            prints stacks; "ERROR: reason" (exit 3) / "SKIPPED: reason" (exit 4)
  *   pysample --appid PID | --meta PID | --match PID | --runtime PID
  *   pysample --layout PID          the layout the sampler uses for PID
@@ -204,15 +205,18 @@ int main(int argc, char **argv)
 		{ "table", required_argument, NULL, 'T' },
 		{ "bench", required_argument, NULL, 'B' },
 		{ "bench-ref", required_argument, NULL, 'F' },
+		{ "no-versions", no_argument, NULL, 'n' },
 		{ 0 },
 	};
 	const char *mode = "builtin", *lineno = "first", *pyspy = NULL, *tmp = "/tmp";
 	long freq = 100, dur = 3, pid, n = 0;
 	int what = 0, c;
+	bool versions = true;
 	volatile bool stop = false;
 
-	while ((c = getopt_long(argc, argv, "m:l:s:f:d:t:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:l:s:f:d:t:n", opts, NULL)) != -1) {
 		switch (c) {
+		case 'n': versions = false; break;
 		case 'm': mode = optarg; break;
 		case 'l': lineno = optarg; break;
 		case 's': pyspy = optarg; break;
@@ -303,7 +307,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	const char *options[] = { "python_lineno", lineno, pyspy ? "pyspy_path" : NULL, pyspy, NULL };
+	const char *options[] = { "python_lineno", lineno, "python_add_versions",
+				  versions ? "true" : "false", pyspy ? "pyspy_path" : NULL, pyspy, NULL };
 	struct runtime_job_config cfg = {
 		.pid = pid,
 		.frequency = freq,

@@ -42,7 +42,7 @@ static char *parse(const char *text, int *ret_taken)
 	uint32_t proc = profile__proc(p, 42, profile__intern_cstr(p, "python3"), GP_SRC_PYTHON);
 	char *out;
 
-	*ret_taken = pyspy_parse_raw(text, strlen(text), p, proc);
+	*ret_taken = pyspy_parse_raw(text, strlen(text), p, proc, NULL);
 	out = folded(p);
 	profile__free(p);
 	return out;
