@@ -22,12 +22,14 @@ WORKLOAD = r"""
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-/* Each function burns CPU for a fixed time, so the true split is 3:1
- * whatever the compiler does with the loop bodies. */
+/* Each function burns a fixed time of its thread's CPU clock, so the true
+ * split is 3:1 whatever the compiler does with the loop bodies and however
+ * busy the machine is (a wall-clock budget is not, under contention). */
 volatile unsigned long sink;
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
-__attribute__((noinline)) void slow_function(void) { double end = now() + 0.003; while (now() < end) for (int i = 0; i < 200; i++) sink += i; }
-__attribute__((noinline)) void fast_function(void) { double end = now() + 0.001; while (now() < end) for (int i = 0; i < 200; i++) sink += i; }
+static double cpu_now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+__attribute__((noinline)) void slow_function(void) { double end = cpu_now() + 0.003; while (cpu_now() < end) for (int i = 0; i < 2000; i++) sink += i; }
+__attribute__((noinline)) void fast_function(void) { double end = cpu_now() + 0.001; while (cpu_now() < end) for (int i = 0; i < 2000; i++) sink += i; }
 /* the system call is made here, not in libc's syscall() (a leaf without a
  * frame pointer), so the kernel frames sit right under this function */
 static inline __attribute__((always_inline)) long raw_getppid(void) {
