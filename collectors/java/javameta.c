@@ -6,7 +6,7 @@
  * pid and mount namespaces as its user, 5 s at most) or else "VM.version",
  * libjvm_elfid from the mapped libjvm.so. The daemon asks before every
  * session, so answers are cached per process (pid + start time, bounded,
- * oldest evicted); a JVM whose attach failed is asked again after 5 min.
+ * oldest evicted); a JVM whose attach failed is asked again after a minute.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@
 #include "xalloc.h"
 
 #define META_CACHE_MAX 256
-#define META_RETRY_NS (300ull * 1000000000ull)
+#define META_RETRY_NS (60ull * 1000000000ull)
 #define META_ATTACH_MS 3000
 #define VERSION_TIMEOUT_MS 5000
 

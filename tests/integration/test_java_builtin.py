@@ -58,16 +58,16 @@ def test_sessions_leave_nothing_behind():
                         "-XX:-UseDynamicNumberOfCompilerThreads"])
     time.sleep(1)
     before = jvm.threads()
-    p = subprocess.Popen(jvmtest.javasample_cmd(jvm.pid, freq=99, secs=1.5, sessions=6),
+    between = [jvm.settled()]  # (threads, rss_kb, SIGPROF handled, agent thread)
+    p = subprocess.Popen(jvmtest.javasample_cmd(jvm.pid, freq=99, secs=1.5, sessions=6,
+                                                pause=1),
                          stdout=subprocess.PIPE, text=True)
-    between = []  # (threads, rss_kb, SIGPROF handled, agent thread) before each session
     out = []
     for line in p.stdout:
         out.append(line)
-        if line.startswith("# session "):
+        if line.startswith("# pause"):
             between.append(jvm.settled())
     p.wait(timeout=120)
-    between.append(jvm.settled())
     s = jvmtest.Sample("".join(out))
     for sess in s.sessions:
         assert sess.error is None and sess.stacks, sess.error

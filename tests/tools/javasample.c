@@ -3,13 +3,15 @@
  * javasample: runs the Java runtime profiler (java_runtime_ops) on one pid
  * for the integration tests and the bench, without the daemon:
  *
- *   javasample [-f HZ] [-d SECONDS] [-n SESSIONS] [-m MODE] [-o NAME=VALUE]...
- *              [-a] [-M] [-b] PID
+ *   javasample [-f HZ] [-d SECONDS] [-n SESSIONS] [-p SECONDS] [-m MODE]
+ *              [-o NAME=VALUE]... [-a] [-M] [-b] PID
  *
  * For each session it prints "# session N", the folded stacks ("f1;f2 N",
- * root first) and "# error: ..." or "# skipped: ..."; -a prints "# appid:
- * ...", -M "# metadata: <json>", -b "# backend: ...". -o options go to the
- * job (ap_path, java_agent_path, java_frames...) and to java_configure().
+ * root first) and "# error: ..." or "# skipped: ..."; with -p, "# pause"
+ * after each session and then waits that long (a test measures the JVM
+ * between sessions then). -a prints "# appid: ...", -M "# metadata:
+ * <json>", -b "# backend: ...". -o options go to the job (ap_path,
+ * java_agent_path, java_frames...) and to java_configure().
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "java/java.h"
 #include "procinfo.h"
@@ -43,7 +46,7 @@ static void print_profile(const struct profile *p)
 int main(int argc, char **argv)
 {
 	unsigned int freq = 11, sessions = 1;
-	double secs = 3;
+	double secs = 3, pause = 0;
 	const char *mode = "builtin";
 	const char **opts = xcalloc(1, sizeof(char *));
 	size_t nopts = 0;
@@ -52,7 +55,7 @@ int main(int argc, char **argv)
 	int c, pid;
 	char *end;
 
-	while ((c = getopt(argc, argv, "f:d:n:m:o:aMb")) != -1) {
+	while ((c = getopt(argc, argv, "f:d:n:p:m:o:aMb")) != -1) {
 		switch (c) {
 		case 'f':
 			freq = (unsigned int)strtoul(optarg, NULL, 10);
@@ -62,6 +65,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			sessions = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'p':
+			pause = strtod(optarg, NULL);
 			break;
 		case 'm':
 			mode = optarg;
@@ -89,7 +95,7 @@ int main(int argc, char **argv)
 			backend = true;
 			break;
 		default:
-			fprintf(stderr, "usage: javasample [-f HZ] [-d S] [-n N] [-m MODE] "
+			fprintf(stderr, "usage: javasample [-f HZ] [-d S] [-n N] [-p S] [-m MODE] "
 					"[-o NAME=VALUE]... [-a] [-M] [-b] PID\n");
 			return 2;
 		}
@@ -155,6 +161,15 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		profile__free(res.prof);
 		free(res.error);
+		if (pause > 0) {
+			struct timespec ts = { (time_t)pause,
+					       (long)((pause - (time_t)pause) * 1e9) };
+
+			printf("# pause\n");
+			fflush(stdout);
+			while (nanosleep(&ts, &ts) && errno == EINTR)
+				;
+		}
 	}
 	for (size_t i = 0; i < nopts; i++)
 		free((char *)opts[i]);

@@ -53,7 +53,7 @@
 #define STOP_WAIT_MS 10000
 #define DEATH_WAIT_MS 2000
 #define DEFAULT_TIMEOUT_S 3600
-#define DEFAULT_MAXMEM (32u << 20)
+#define DEFAULT_MAXMEM (16u << 20)
 #define MAX_RING_SLOTS 1024
 #define PATH_LEN 4096
 #define REASON_LEN 256
@@ -779,7 +779,7 @@ static int agent_init(JavaVM *vm, char *why)
 		return 0;
 	g_vm = vm;
 	if ((*vm)->GetEnv(vm, (void **)&g_jvmti, JVMTI_VERSION_1_2) != JNI_OK) {
-		set_reason(why, "JVMTI 1.2 is not available");
+		set_reason(why, "JVMTI is not available (yet: is the JVM still starting?)");
 		return GPJA_RC_JVMTI;
 	}
 	err = sampler__init(vm);

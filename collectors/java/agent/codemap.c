@@ -23,7 +23,7 @@
 #include <jvmticmlr.h>
 
 #define MAX_RANGES (1u << 18)
-#define MAX_SLOTS (1u << 19)	/* per hash table */
+#define MAX_SLOTS (1u << 18)	/* per hash table: 4 MiB */
 
 struct range {
 	uintptr_t start, end;
