@@ -514,6 +514,11 @@ static int session_prepare(char *why)
 {
 	int err;
 
+	/* cheap, before any work: is the timer ours to take? */
+	if (sampler__check() == -GPJA_ESIGBUSY) {
+		set_reason(why, "SIGPROF or ITIMER_PROF is in use (another profiler?)");
+		return GPJA_RC_BUSY;
+	}
 	codemap__enable(g_have_codemap);
 	if (set_events(JVMTI_ENABLE)) {
 		set_reason(why, "cannot enable JVMTI events");

@@ -63,6 +63,8 @@ struct sampler_stats {
 
 /* Finds AsyncGetCallTrace; 0 or -GPJA_ENOASGCT. */
 int sampler__init(JavaVM *vm);
+/* 0 when SIGPROF and ITIMER_PROF are free for us, else -GPJA_ESIGBUSY. */
+int sampler__check(void);
 /* Allocates a ring for `slots` samples (a power of two), installs the
  * SIGPROF handler and arms ITIMER_PROF every interval_ns of process CPU
  * time. 0 or a negative code. */

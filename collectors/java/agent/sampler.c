@@ -162,14 +162,11 @@ static bool action_is_ours(const struct sigaction *sa)
 	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_sigprof;
 }
 
-int sampler__start(uint64_t interval_ns, uint32_t slots)
+int sampler__check(void)
 {
-	struct sigaction cur, sa;
+	struct sigaction cur;
 	struct itimerval timer;
-	void *ring;
 
-	if (!g_asgct || g_installed || !slots || (slots & (slots - 1)))
-		return -EINVAL;
 	if (sigaction(SIGPROF, NULL, &cur))
 		return -errno;
 	/* another profiler (or another copy of this agent) owns it */
@@ -180,6 +177,21 @@ int sampler__start(uint64_t interval_ns, uint32_t slots)
 		return -errno;
 	if (timer.it_value.tv_sec || timer.it_value.tv_usec)
 		return -GPJA_ESIGBUSY;
+	return 0;
+}
+
+int sampler__start(uint64_t interval_ns, uint32_t slots)
+{
+	struct sigaction sa;
+	struct itimerval timer;
+	void *ring;
+	int err;
+
+	if (!g_asgct || g_installed || !slots || (slots & (slots - 1)))
+		return -EINVAL;
+	err = sampler__check();
+	if (err)
+		return err;
 
 	g_ring_bytes = (size_t)slots * sizeof(struct gpja_sample);
 	ring = mmap(NULL, g_ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
