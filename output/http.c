@@ -211,14 +211,17 @@ static const char *json_message(const json_t *j)
 
 static char *redact(char *s, const char *secret)
 {
-	size_t n;
+	static const char mark[] = "<redacted>";
+	size_t n, at = 0;
 	char *p;
 
 	if (!secret || !(n = strlen(secret)))
 		return s;
-	while ((p = strstr(s, secret))) {
-		char *t = xasprintf("%.*s<redacted>%s", (int)(p - s), s, p + n);
+	/* search on after each mark: the mark may hold the secret */
+	while ((p = strstr(s + at, secret))) {
+		char *t = xasprintf("%.*s%s%s", (int)(p - s), s, mark, p + n);
 
+		at = (size_t)(p - s) + sizeof(mark) - 1;
 		free(s);
 		s = t;
 	}

@@ -509,6 +509,11 @@ static void iso(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 }
 
+static json_t *number_or_null(const json_t *v)
+{
+	return json_is_number(v) ? json_copy((json_t *)v) : json_null();
+}
+
 void uploader__submit(struct uploader *u, const struct upload_profile *p)
 {
 	char start[32], end[32], spawn[32], *text;
@@ -522,14 +527,13 @@ void uploader__submit(struct uploader *u, const struct upload_profile *p)
 		if (!text) {
 			say(u, UPLOADER_ERROR, "Cannot render the profile for the Performance Studio");
 		} else {
-			json_t *meta = json_pack("{s:s,s:s*,s:s,s:s,s:s,s:O,s:O,s:s}", "target",
+			/* copies, not references: the worker thread owns meta */
+			json_t *meta = json_pack("{s:s,s:s*,s:s,s:s,s:s,s:o,s:o,s:s}", "target",
 						 UPLOAD_TARGET_STUDIO, "api_version",
 						 p->studio_api_version, "start_time", start,
 						 "end_time", end, "hostname", p->hostname, "cpu_avg",
-						 json_is_number(p->cpu_avg) ? p->cpu_avg : json_null(),
-						 "mem_avg",
-						 json_is_number(p->mem_avg) ? p->mem_avg : json_null(),
-						 "spawn_time", spawn);
+						 number_or_null(p->cpu_avg), "mem_avg",
+						 number_or_null(p->mem_avg), "spawn_time", spawn);
 
 			if (!meta) {
 				say(u, UPLOADER_ERROR, "Cannot queue the profile for the Performance "

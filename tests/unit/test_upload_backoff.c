@@ -133,6 +133,9 @@ static void test_describe(void **state)
 	expect_describe(400, 0, "{\"message\": \"bad key s3cr3t, s3cr3t\"}", "s3cr3t",
 			"HTTP 400: bad key <redacted>, <redacted>");
 	expect_describe(400, 0, "{\"message\": \"a\\nb\\u0007c\"}", NULL, "HTTP 400: a b c");
+	/* a secret that is part of the mark itself does not loop */
+	expect_describe(0, CURLE_COULDNT_CONNECT, NULL, "t",
+			"Failed <redacted>o connec<redacted> <redacted>o 127.0.0.1 por<redacted> 1");
 }
 
 /* ---- the worker, with a server that refuses connections ---- */
