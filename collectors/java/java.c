@@ -36,6 +36,9 @@
 #ifndef GP_JAVA_AGENT_BUILD_PATH
 #define GP_JAVA_AGENT_BUILD_PATH ""
 #endif
+#ifndef GP_JAVA_AGENT_REL_PATH
+#define GP_JAVA_AGENT_REL_PATH "../lib/gprofiler/" GPJA_AGENT_NAME
+#endif
 
 #define ATTACH_START_MS 8000
 #define ATTACH_STOP_MS 6000
@@ -111,7 +114,7 @@ static char *find_agent(const char *const *options)
 	char *c[] = {
 		o ? xstrdup(o) : NULL,
 		beside_exe(GPJA_AGENT_NAME),
-		beside_exe("../lib/gprofiler/" GPJA_AGENT_NAME),
+		beside_exe(GP_JAVA_AGENT_REL_PATH),
 		xstrdup(GP_JAVA_AGENT_INSTALL_PATH),
 		xstrdup(GP_JAVA_AGENT_BUILD_PATH),
 	};
