@@ -168,6 +168,54 @@ def test_upload_alone_without_output_dir():
         srv.stop()
 
 
+def test_proxy_from_the_environment():
+    # libcurl takes http_proxy/https_proxy from the environment, as requests
+    # does for gProfiler: the double answers as the proxy (absolute URIs)
+    srv = upsrv.Server()
+    env = dict(os.environ, http_proxy=srv.url)
+    try:
+        gptest.run_gprofiler(["-u", "--token", TOKEN, "--service-name", SERVICE,
+                              "--server-host", "http://studio.invalid:8080", "-d", "1",
+                              "--spool-dir", wd.file("spool-proxy")], env=env)
+        assert len(srv.requests) == 2 and all(r.proxied for r in srv.requests), \
+            [r.raw_path for r in srv.requests]
+        assert srv.requests[0].raw_path.startswith("http://studio.invalid:8080/api/v1/health_check?")
+        upsrv.check_upload(srv.posts()[0], TOKEN, SERVICE, socket.gethostname(), gpid="")
+    finally:
+        srv.stop()
+    # an unreachable https proxy is named (without its password) in the error
+    env = dict(os.environ, https_proxy="http://puser:ppass@127.0.0.1:1")
+    p = gptest.run_gprofiler(["-u", "--token", TOKEN, "--service-name", SERVICE,
+                              "--server-host", "https://studio.invalid", "-d", "1",
+                              "--spool-dir", wd.file("spool-proxy")], env=env, check=False)
+    assert p.returncode == 1, p.stderr
+    assert "Proxy used: http://<redacted>@127.0.0.1:1" in p.stderr, p.stderr
+    assert "127.0.0.1 port 1" in p.stderr and "ppass" not in p.stderr, p.stderr
+
+
+def test_tls_verify_and_no_verify():
+    key, cert = wd.file("key.pem"), wd.file("cert.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], capture_output=True)
+    if r.returncode:
+        print("test_tls_verify_and_no_verify: no openssl to make a certificate; not run",
+              file=sys.stderr)
+        return
+    srv = upsrv.Server(tls=(cert, key))
+    try:
+        args = studio_args(srv, wd.file("spool-tls"), "-d", "1")
+        p = gptest.run_gprofiler(args, check=False)
+        assert p.returncode == 1 and "Failed to connect to server" in p.stderr, p.stderr
+        assert "certificate" in p.stderr, p.stderr
+        assert not srv.requests
+        gptest.run_gprofiler(args + ["--no-verify"])
+        assert len(srv.gets()) == 1 and len(srv.posts(accepted_only=True)) == 1
+        upsrv.check_upload(srv.posts()[0], TOKEN, SERVICE, socket.gethostname(), gpid="")
+    finally:
+        srv.stop()
+
+
 def main():
     global wd, burner
     gptest.require_root()
@@ -182,7 +230,9 @@ def main():
                      test_profile_api_version_v1,
                      test_health_check_failures_are_fatal,
                      test_secrets_stay_out_of_logs_metadata_and_ps,
-                     test_upload_alone_without_output_dir])
+                     test_upload_alone_without_output_dir,
+                     test_proxy_from_the_environment,
+                     test_tls_verify_and_no_verify])
     finally:
         gptest.kill_quietly(burner)
         wd.cleanup()

@@ -66,7 +66,8 @@ class Server:
     counted as received: the client has given up); `health_status` sets
     the health check's answer."""
 
-    def __init__(self, port=0):
+    def __init__(self, port=0, tls=None):
+        self.tls = tls                      # (certfile, keyfile): HTTPS
         self.lock = threading.Condition()
         self.requests = []
         self.plan = []
@@ -80,7 +81,7 @@ class Server:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self):
         srv = self
@@ -114,6 +115,7 @@ class Server:
 
             def do_GET(self):
                 req = Request("GET", self.path, self.headers, b"")
+                req.proxied = self.path.startswith("http://")
                 with srv.lock:
                     srv.requests.append(req)
                 status, obj = srv.health_status
@@ -123,6 +125,7 @@ class Server:
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
                 req = Request("POST", self.path, self.headers, body)
+                req.proxied = self.path.startswith("http://")
                 with srv.lock:
                     srv.requests.append(req)
                     step = srv.plan.pop(0) if srv.plan else None
@@ -142,6 +145,11 @@ class Server:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.httpd.daemon_threads = True
+        if self.tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
