@@ -229,6 +229,103 @@ static void test_unreachable_server_keeps_the_profile_spooled(void **state)
 	profile__free(p);
 }
 
+/* Submits n one-stack profiles to a Studio that cannot be reached, with
+ * the given spool bound, and stops at once. Returns the records left. */
+static size_t run_unreachable(const char *dir, uint64_t bound, int n)
+{
+	struct studio_config sc = { .server = "http://127.0.0.1:1", .token = "k", .service = "s",
+				    .hostname = "h", .upload_timeout_s = 5 };
+	struct uploader_config cfg = { .log = collect };
+	struct uploader *u;
+	struct profile *p = profile__new();
+	uint32_t proc = profile__proc(p, 1, profile__intern_cstr(p, "comm"), GP_SRC_NATIVE);
+	const char *frames[] = { "main" };
+	struct col_options co = { 0 };
+	json_t *header = json_object();
+	struct spool *sp;
+	size_t left;
+
+	profile__add_frames(p, proc, frames, 1, 1);
+	cfg.studio = studio__new(&sc);
+	assert_int_equal(spool__open(dir, bound, &cfg.spool), 0);
+	assert_int_equal(uploader__start(&cfg, &u), 0);
+	for (int i = 0; i < n; i++) {
+		struct upload_profile up = { .header = header, .prof = p, .col = &co,
+					     .start = 1000 + i, .end = 1001 + i, .spawn = 990,
+					     .hostname = "h" };
+
+		uploader__submit(u, &up);
+	}
+	uploader__stop(u, 0);
+	assert_int_equal(spool__open(dir, bound, &sp), 0);
+	left = spool__count(sp, NULL);
+	spool__close(sp);
+	json_decref(header);
+	profile__free(p);
+	return left;
+}
+
+static void clear_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[512];
+
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void test_full_spool_drops_oldest_and_says_so(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gp-upload-unit-XXXXXX";
+	struct spool *sp;
+	struct spool_entry e;
+	json_t *meta;
+	char *payload;
+	size_t len;
+	uint64_t one;
+
+	assert_non_null(mkdtemp(dir));
+	/* the size of one record, then a bound that holds one and a half */
+	assert_int_equal(run_unreachable(dir, 1 << 20, 1), 1);
+	assert_int_equal(spool__open(dir, 1 << 20, &sp), 0);
+	one = spool__bytes(sp);
+	spool__close(sp);
+	clear_dir(dir);
+
+	logbuf[0] = '\0';
+	assert_int_equal(run_unreachable(dir, one + one / 2, 3), 1);
+	assert_non_null(strstr(logbuf, "is full (see --spool-max-mb): dropped the oldest profile, #1 "
+				       "for the Performance Studio"));
+	assert_non_null(strstr(logbuf, "dropped the oldest profile, #2 "));
+	/* the newest one stayed */
+	assert_int_equal(spool__open(dir, 1 << 20, &sp), 0);
+	assert_int_equal(spool__oldest(sp, NULL, &e), 0);
+	assert_int_equal(e.seq, 3);
+	assert_int_equal(spool__get(sp, e.seq, &meta, &payload, &len), 0);
+	assert_string_equal(json_string_value(json_object_get(meta, "start_time")),
+			    "1970-01-01T00:16:42");
+	json_decref(meta);
+	free(payload);
+	spool__close(sp);
+	clear_dir(dir);
+
+	/* a record larger than the whole spool is tried once, and its loss said */
+	logbuf[0] = '\0';
+	assert_int_equal(run_unreachable(dir, 16, 1), 0);
+	assert_non_null(strstr(logbuf, "it is larger than --spool-max-mb"));
+	assert_non_null(strstr(logbuf, "it could not be spooled, so it is lost"));
+	clear_dir(dir);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_unreachable_server_keeps_the_profile_spooled),
+		cmocka_unit_test(test_full_spool_drops_oldest_and_says_so),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
