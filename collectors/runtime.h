@@ -55,6 +55,15 @@ struct runtime_ops {
 	char *(*appid)(const struct procinfo *pi);
 	/* The application_metadata object of pid (new reference), or NULL. */
 	json_t *(*app_metadata)(const struct procinfo *pi);
+	/* Optional. Gives the options (as the jobs get them) to appid() and
+	 * app_metadata(), once at start. */
+	void (*configure)(const char *const *options);
+	/* Optional. Which backend `mode` uses, as a sentence for the start-up
+	 * log; caller frees. */
+	char *(*describe)(const char *mode, const char *const *options);
+	/* Optional. Why this runtime stopped profiling for the rest of the
+	 * daemon's life (a target crashed), or NULL; caller frees. */
+	char *(*disabled_reason)(void);
 };
 
 #endif

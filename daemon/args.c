@@ -149,7 +149,7 @@ static const struct opt opts[] = {
 	  "py-spy executable to use (default: PATH)" },
 	{ "python-pyspy-process", 0, K_PIDS, NOFIELD, "python_pyspy_process", NULL, NULL, O_NOIMPL,
 	  "pids to profile with py-spy" },
-	{ "no-python-versions", 0, K_TRUE, NOFIELD, "python_add_versions", NULL, NULL, O_NOIMPL,
+	{ "no-python-versions", 0, K_FALSE, F(python_add_versions), "python_add_versions", NULL, NULL, 0,
 	  "do not add package versions to Python frames" },
 	{ "pyperf-user-stacks-pages", 0, K_UINT, NOFIELD, "python_pyperf_user_stacks_pages", NULL,
 	  NULL, O_NOOP, "PyPerf option" },
@@ -161,14 +161,16 @@ static const struct opt opts[] = {
 	  "alias of --java-mode disabled" },
 	{ "java-async-profiler-path", 0, K_STR, F(java_async_profiler_path),
 	  "java_async_profiler_path", NULL, NULL, 0, "libasyncProfiler.so to load into JVMs" },
-	{ "java-async-profiler-mode", 0, K_CHOICE, NOFIELD, "java_async_profiler_mode",
-	  "cpu|itimer|alloc|auto", NULL, O_NOIMPL, "async-profiler event" },
+	{ "java-async-profiler-mode", 0, K_CHOICE, F(java_async_profiler_mode),
+	  "java_async_profiler_mode", "cpu|itimer|alloc|auto", NULL, 0,
+	  "async-profiler event (default auto: itimer)" },
 	{ "java-async-profiler-safemode", 0, K_UINT, NOFIELD, "java_async_profiler_safemode", NULL,
 	  NULL, O_NOIMPL, "async-profiler safemode bits" },
 	{ "java-async-profiler-features", 0, K_STR, NOFIELD, "java_async_profiler_features", NULL,
 	  NULL, O_NOIMPL, "async-profiler features" },
-	{ "java-async-profiler-args", 0, K_STR, NOFIELD, "java_async_profiler_args", NULL, NULL,
-	  O_NOIMPL, "extra async-profiler arguments" },
+	{ "java-async-profiler-args", 0, K_STR, F(java_async_profiler_args),
+	  "java_async_profiler_args", NULL, NULL, 0,
+	  "extra async-profiler arguments (start and stop)" },
 	{ "java-safemode", 0, K_OPTSTR, NOFIELD, "java_safemode", NULL, "all", O_NOIMPL,
 	  "Java safemode options" },
 	{ "java-no-version-check", 0, K_TRUE, NOFIELD, "java_version_check", NULL, NULL, O_NOIMPL,
@@ -181,8 +183,8 @@ static const struct opt opts[] = {
 	  "java_collect_spark_app_name_as_appid", NULL, NULL, O_NOIMPL, "Spark app name as appid" },
 	{ "java-async-profiler-no-report-meminfo", 0, K_TRUE, NOFIELD,
 	  "java_async_profiler_report_meminfo", NULL, NULL, O_NOIMPL, "async-profiler meminfo" },
-	{ "java-collect-jvm-flags", 0, K_STR, NOFIELD, "java_collect_jvm_flags", NULL, NULL,
-	  O_NOIMPL, "JVM flags to collect" },
+	{ "java-collect-jvm-flags", 0, K_STR, F(java_collect_jvm_flags), "java_collect_jvm_flags",
+	  NULL, NULL, 0, "JVM flags in the metadata: default, all, none, or a,b,c" },
 	{ "java-full-hserr", 0, K_TRUE, NOFIELD, "java_full_hserr", NULL, NULL, O_NOIMPL,
 	  "log whole hs_err files" },
 	{ "java-include-method-modifiers", 0, K_TRUE, NOFIELD, "java_include_method_modifiers", NULL,
@@ -277,7 +279,10 @@ static void set_defaults(struct args *a)
 	a->perf_dwarf_stack_size = 8192;
 	a->perf_engine = xstrdup("auto");
 	a->python_mode = xstrdup("auto");
+	a->python_add_versions = true;
 	a->java_mode = xstrdup("ap");
+	a->java_async_profiler_mode = xstrdup("auto");
+	a->java_collect_jvm_flags = xstrdup("default");
 	a->ruby_mode = xstrdup("rbspy");
 	a->php_mode = xstrdup("disabled");
 	a->dotnet_mode = xstrdup("disabled");

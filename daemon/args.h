@@ -59,7 +59,11 @@ struct args {
 	char *dotnet_mode;
 	char *nodejs_mode;
 	char *pyspy_path;		/* ours: --python-pyspy-path */
+	bool python_add_versions;	/* [pkg==ver] tags on Python frames */
 	char *java_async_profiler_path;	/* ours: --java-async-profiler-path */
+	char *java_async_profiler_mode;
+	char *java_async_profiler_args;
+	char *java_collect_jvm_flags;
 	/* enrichment */
 	bool container_names;
 	bool collect_appids;

@@ -576,35 +576,107 @@ static void remove_tree(const char *dir)
 	rmdir(dir);
 }
 
+/* The options every runtime job gets: NULL-terminated name/value pairs
+ * (a name may repeat). Free with free(); the values are borrowed from a. */
+static const char **runtime_options(const struct args *a)
+{
+	const char *ap_mode = a->java_async_profiler_mode;
+	size_t n = 0, cap = 16 + 2 * a->napp_id_args_filters;
+	const char **o = xcalloc(cap + 1, sizeof(*o));
+
+#define OPT(k, v)                                \
+	do {                                     \
+		o[n++] = (k);                    \
+		o[n++] = (v) ? (v) : "";         \
+	} while (0)
+	OPT("pyspy_path", a->pyspy_path);
+	OPT("python_add_versions", a->python_add_versions ? "true" : "false");
+	OPT("ap_path", a->java_async_profiler_path);
+	/* gProfiler's auto is cpu when perf events work, else itimer: itimer
+	 * works everywhere and is on-CPU time too */
+	OPT("ap_mode", !strcmp(ap_mode, "auto") ? "itimer" : ap_mode);
+	OPT("ap_args", a->java_async_profiler_args);
+	OPT("java_collect_jvm_flags", a->java_collect_jvm_flags);
+	for (size_t i = 0; i < a->napp_id_args_filters; i++)
+		OPT("app_id_args_filter", a->app_id_args_filters[i]);
+#undef OPT
+	return o;
+}
+
+/* Configures the runtimes and says in the log what each will use. */
+static void describe_runtimes(const char *const *modes, const char *const *options)
+{
+	for (size_t i = 0; modes[i]; i += 2) {
+		const struct runtime_ops *ops = NULL;
+		const char *mode = modes[i + 1];
+
+		for (size_t k = 0; runtime_registry[k]; k++)
+			if (!strcmp(runtime_registry[k]->name, modes[i]))
+				ops = runtime_registry[k];
+		if (!strcmp(mode, "disabled") || !strcmp(mode, "none"))
+			continue;
+		if (!ops) {
+			log_info("%s profiling (--%s-mode %s) is not available in this version: %s "
+				 "processes are profiled with native stacks",
+				 modes[i], modes[i], mode, modes[i]);
+			continue;
+		}
+		if (ops->configure)
+			ops->configure(options);
+		if (ops->describe) {
+			char *what = ops->describe(mode, options);
+
+			if (what)
+				log_info("%s profiling (--%s-mode %s): %s", ops->name, ops->name, mode, what);
+			free(what);
+		}
+	}
+}
+
+/* Logs, once, a runtime that turned itself off (a profiled process crashed). */
+static void check_disabled_runtimes(bool *logged)
+{
+	for (size_t k = 0; runtime_registry[k]; k++) {
+		char *why;
+
+		if (logged[k] || !runtime_registry[k]->disabled_reason)
+			continue;
+		why = runtime_registry[k]->disabled_reason();
+		if (why) {
+			log_error("%s profiling is now disabled: %s", runtime_registry[k]->name, why);
+			logged[k] = true;
+		}
+		free(why);
+	}
+}
+
 int session_run(struct args *a, time_t spawn_time)
 {
-	struct daemon d = { .a = a, .sigfd = -1, .timerfd = -1, .epfd = -1 };
 	const char *modes[] = { "python", a->python_mode, "java", a->java_mode,
 				"ruby", a->ruby_mode, "php", a->php_mode,
 				"dotnet", a->dotnet_mode, NULL };
-	const char *options[] = { "pyspy_path", a->pyspy_path ? a->pyspy_path : "",
-				  "ap_path", a->java_async_profiler_path ? a->java_async_profiler_path : "",
-				  NULL };
-	int rc = 0, r;
+	const char **options = runtime_options(a);
+	bool disabled_logged[16] = { false };
+	struct daemon d = { .a = a, .sigfd = -1, .timerfd = -1, .epfd = -1 };
+	int rc = 1, r;
 
 	if (a->output_dir && (r = outdir__create(a->output_dir))) {
 		log_error("Output directory / a component in its path already exists as a "
 			  "non-directory! Please check the path '%s' (%s)",
 			  a->output_dir, strerror(-r));
-		return 1;
+		goto out;
 	}
 	d.tmp_dir = make_tmp_dir();
 	if (!d.tmp_dir) {
 		log_error("Cannot create a temporary folder under /tmp/gprofiler_tmp: %s",
 			  strerror(errno));
-		return 1;
+		goto out;
 	}
 	if (a->external_metadata) {
 		char err[256];
 
 		if (extmeta__load(a->external_metadata, &d.ext_static, &d.ext_app, err, sizeof(err))) {
 			log_error("External metadata: %s", err);
-			rc = 1;
 			goto out;
 		}
 	}
@@ -612,35 +684,25 @@ int session_run(struct args *a, time_t spawn_time)
 	d.static_meta = a->collect_metadata ? metadata_static(a, spawn_time, d.ext_static) : NULL;
 	/* gProfiler checks the server before profiling: a failure is fatal */
 	if (upload_wanted(a) && upload_start(a, spawn_time, &d.upload)) {
-		rc = 1;
 		goto out;
 	}
 	if (open_native(&d)) {
-		rc = 1;
 		goto out;
 	}
 	/* loading the BPF object parsed the kernel's BTF: give that memory back */
 	malloc_trim(0);
 	if (setup_fds(&d)) {
 		log_error("Cannot set up the event loop: %s", strerror(errno));
-		rc = 1;
 		goto out;
 	}
-	for (size_t i = 0; modes[i]; i += 2) {
-		bool known = false;
-
-		for (size_t k = 0; runtime_registry[k]; k++)
-			known |= !strcmp(runtime_registry[k]->name, modes[i]);
-		if (!known && strcmp(modes[i + 1], "disabled") && strcmp(modes[i + 1], "none"))
-			log_info("%s profiling (--%s-mode %s) is not available in this version: %s "
-				 "processes are profiled with native stacks",
-				 modes[i], modes[i], modes[i + 1], modes[i]);
-	}
+	describe_runtimes(modes, options);
 	log_info("gProfiler initialized and ready to start profiling");
 	do {
 		run_one(&d, modes, options);
+		check_disabled_runtimes(disabled_logged);
 	} while (a->continuous && !d.stop);
 	log_info("Stopping ...");
+	rc = 0;
 out:
 	upload_stop(d.upload);	/* bounded; what is unsent stays spooled */
 	if (d.native)
@@ -658,5 +720,6 @@ out:
 		close(d.sigfd);
 	if (d.timerfd >= 0)
 		close(d.timerfd);
+	free(options);
 	return rc;
 }

@@ -632,4 +632,7 @@ const struct runtime_ops java_runtime_ops = {
 	.profile = java_profile,
 	.appid = java_appid,
 	.app_metadata = java_app_metadata,
+	.configure = java_configure,
+	.describe = java_backend_describe,
+	.disabled_reason = java_disabled_reason,
 };
