@@ -129,7 +129,7 @@ static int mkdir_parents(const char *dir)
 
 static int scan(struct spool *s)
 {
-	int fd = dup(s->dirfd);
+	int fd = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 0);
 	bool removed = false;
 	struct dirent *de;
 	DIR *d;

@@ -132,6 +132,27 @@ def test_401_is_dropped_not_retried():
     assert rejected not in accepted(srv)
 
 
+def upload_socket_flags(pid, port):
+    """fdinfo flags of the daemon's TCP sockets connected to port."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in list(f)[1:]:
+                cols = line.split()
+                if int(cols[2].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(cols[9])
+    flags = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                flags += [int(x.split()[1], 8) for x in f if x.startswith("flags:")]
+    return flags
+
+
 def test_held_upload_does_not_hold_up_sessions():
     # The first upload is held by the server (the client's timeout is
     # longer): sessions go on ending meanwhile; then it is answered.
@@ -143,6 +164,9 @@ def test_held_upload_does_not_hold_up_sessions():
         assert gptest.wait_for(lambda: len(cols("held")) >= 4, timeout=60)
         assert len(srv.posts()) == 1 and not srv.posts()[0].answered, \
             "a second upload started while the first was still in flight"
+        # the upload's socket is not inherited by runtime profilers we start
+        flags = upload_socket_flags(g.pid, srv.port)
+        assert flags and all(f & 0o2000000 for f in flags), flags
         srv.release.set()
         n = len(cols("held"))
         assert srv.wait(lambda: len(accepted(srv)) >= n)
