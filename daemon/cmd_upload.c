@@ -291,7 +291,7 @@ int cmd_upload_file(struct args *a)
 		goto out;
 	}
 	studio = upload_studio_new(a, upload_hostname());
-	if (!studio || upload_health_check(studio))
+	if (!studio || upload_health_check(studio, a->service_name))
 		goto out;
 	iso_time(start, start_s, sizeof(start_s));
 	iso_time(end, end_s, sizeof(end_s));

@@ -85,7 +85,7 @@ struct studio *upload_studio_new(const struct args *a, const char *hostname)
 	return s;
 }
 
-int upload_health_check(struct studio *s)
+int upload_health_check(struct studio *s, const char *service)
 {
 	struct http_response resp;
 	enum http_outcome out;
@@ -100,7 +100,8 @@ int upload_health_check(struct studio *s)
 	out = http__classify(&resp);
 	why = http__describe(&resp, studio__token(s));
 	if (out == HTTP_SENT) {
-		log_info("The connection to the server was successfully established");
+		log_info("The connection to the server was successfully established (service '%s')",
+			 service);
 		r = 0;
 	} else if (resp.status >= 400 && resp.status < 500) {
 		/* gProfiler's APIError */
@@ -188,7 +189,7 @@ int upload_start(const struct args *a, time_t spawn_time, struct upload **ret)
 	u->spawn = spawn_time;
 	if (a->upload_results) {
 		cfg.studio = upload_studio_new(a, upload_hostname());
-		if (!cfg.studio || upload_health_check(cfg.studio))
+		if (!cfg.studio || upload_health_check(cfg.studio, a->service_name))
 			goto fail;
 	}
 	if (a->pyroscope_server) {

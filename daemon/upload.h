@@ -45,7 +45,7 @@ void upload_stop(struct upload *u);
 struct studio *upload_studio_new(const struct args *a, const char *hostname);
 /* gProfiler's start-up GET /api/v1/health_check, with its messages.
  * 0, or -1 after logging why. */
-int upload_health_check(struct studio *s);
+int upload_health_check(struct studio *s, const char *service);
 
 /* The hostname uploads name (the host's, as in the metadata). Borrowed. */
 const char *upload_hostname(void);
