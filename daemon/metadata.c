@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #endif
 
 static char hostname[256] = "<unknown>";
+static bool hostname_read;
 
 void iso_time(time_t t, char *buf, size_t len)
 {
@@ -38,13 +40,18 @@ void iso_time(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 }
 
+static void read_host_hostname(void);
+
 const char *metadata_hostname(void)
 {
+	if (!hostname_read)
+		read_host_hostname();
 	return hostname;
 }
 
 static void read_host_hostname(void)
 {
+	hostname_read = true;
 	int self = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
 	int host = open("/proc/1/ns/uts", O_RDONLY | O_CLOEXEC);
 

@@ -16,7 +16,8 @@
 /* Reads the host facts (call before starting threads: it enters the host's
  * UTS namespace for the hostname). New reference. */
 json_t *metadata_static(const struct args *a, time_t spawn_time, json_t *external_static);
-/* The hostname found by metadata_static (or gethostname()). Borrowed. */
+/* The host's hostname (read once, from the host's UTS namespace: call it
+ * before threads start). Borrowed. */
 const char *metadata_hostname(void);
 /* Per-session metadata: a copy of static_meta plus current_time and
  * profiling_mode; or {hostname, profiling_mode} when collection is off. */

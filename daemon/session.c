@@ -243,6 +243,19 @@ static void write_outputs(struct daemon *d, const json_t *header, const struct p
 
 	iso_time(end, ts, sizeof(ts));
 	iso_time(start, start_ts, sizeof(start_ts));
+	/* gProfiler names files by the end second; a session cut short by a
+	 * signal can end in the same second as the one before: never
+	 * overwrite it */
+	for (int k = 2; k < 100; k++) {
+		char *path = xasprintf("%s/profile_%s.col", d->a->output_dir, ts);
+		bool taken = !access(path, F_OK);
+
+		free(path);
+		if (!taken)
+			break;
+		iso_time(end, ts, sizeof(ts));
+		snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), "_%d", k);
+	}
 	name = xasprintf("profile_%s.col", ts);
 	r = outfile__open(&of, d->a->output_dir, name);
 	if (!r) {
@@ -683,6 +696,10 @@ int session_run(struct args *a, time_t spawn_time)
 	d.containers = containers__new(NULL);
 	d.static_meta = a->collect_metadata ? metadata_static(a, spawn_time, d.ext_static) : NULL;
 	/* gProfiler checks the server before profiling: a failure is fatal */
+	metadata_hostname();	/* enters the host's UTS namespace: before threads */
+	if (a->upload_results && a->log_to_server)
+		log_info("Sending logs to the server (--api-server) is not implemented: logs stay "
+			 "local (--dont-send-logs silences this line)");
 	if (upload_wanted(a) && upload_start(a, spawn_time, &d.upload)) {
 		goto out;
 	}

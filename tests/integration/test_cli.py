@@ -101,6 +101,19 @@ def test_continuous_keeps_every_session():
         assert gptest.Col(c).total() > 0, c
 
 
+def test_session_cut_short_keeps_the_previous_file():
+    out = wd.file("cut")
+    g = gptest.start_gprofiler(["-o", out, "-d", "1", "-c", "--no-flamegraph"])
+    # stop right after a session ended: the cut-short one ends in the same
+    # second and must not overwrite it
+    assert gptest.wait_for(lambda: glob.glob(os.path.join(out, "profile_*.col")), timeout=30)
+    g.send_signal(signal.SIGTERM)
+    stdout, _ = g.communicate(timeout=30)
+    saved = stdout.count("Saved collapsed stacks to")
+    cols = glob.glob(os.path.join(out, "profile_*.col"))
+    assert saved == len(cols) >= 2, (saved, cols)
+
+
 def test_config_file_and_environment():
     out_env = wd.file("envout")
     cfg = wd.file("gprofiler.ini")
@@ -155,7 +168,9 @@ def main():
         gptest.main([test_argument_errors_exit_2, test_version_and_help,
                      test_unimplemented_flag_is_named, test_singleton_lock_exit_0,
                      test_sigint_finishes_the_session, test_continuous_rotating_output,
-                     test_continuous_keeps_every_session, test_config_file_and_environment,
+                     test_continuous_keeps_every_session,
+                     test_session_cut_short_keeps_the_previous_file,
+                     test_config_file_and_environment,
                      test_pid_and_log_files, test_external_metadata])
     finally:
         wd.cleanup()
