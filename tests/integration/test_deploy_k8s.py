@@ -149,8 +149,12 @@ def check_objects(objs, *, privileged, openshift=False, in_k8s=True, existing_se
     assert pod.get("hostNetwork") is not True and pod.get("hostIPC") is not True
     assert pod["securityContext"]["runAsUser"] == 0 and pod["securityContext"]["runAsGroup"] == 0
     assert pod["automountServiceAccountToken"] is False
-    assert not pod.get("volumes"), "no host folder is needed"
+    # the only host folder is the upload spool, so unsent profiles survive
+    # a restart of the container
+    assert pod.get("volumes") == [{"name": "spool", "hostPath": {
+        "path": "/var/lib/gprofiler", "type": "DirectoryOrCreate"}}], pod.get("volumes")
     (c,) = pod["containers"]
+    assert c.get("volumeMounts") == [{"name": "spool", "mountPath": "/var/lib/gprofiler"}]
     assert c["image"] and ":" in c["image"], c["image"]
     assert c["resources"] == RESOURCES, c["resources"]
     sc = c["securityContext"]
