@@ -53,6 +53,7 @@ struct collector_stats {
 	uint64_t drains;
 	uint64_t unwound;		/* DWARF: samples unwound in user space */
 	uint64_t unwind_truncated;	/* ... whose walk stopped short of the root */
+	uint64_t dwarf_ring_full;	/* ... that found no room: frame pointers used */
 	size_t smart_fp, smart_dwarf;	/* smart: processes judged each way */
 	size_t procs, dsos, cache_bytes;
 };

@@ -211,6 +211,59 @@ static uint64_t image_end_vaddr(const uint8_t *img, size_t len)
 	return hi;
 }
 
+int ehframe_has_section(const uint8_t *img, size_t len, const char *name)
+{
+	struct sect sec;
+
+	return find_section(img, len, name, &sec);
+}
+
+size_t ehframe_build_id(const uint8_t *img, size_t len, uint8_t *buf)
+{
+	struct sect sec;
+	const uint8_t *p, *end;
+
+	if (!find_section(img, len, ".note.gnu.build-id", &sec))
+		return 0;
+	p = img + sec.off;
+	end = p + sec.size;
+	while (end - p >= 12) {
+		uint32_t namesz, descsz, type;
+
+		memcpy(&namesz, p, 4);
+		memcpy(&descsz, p + 4, 4);
+		memcpy(&type, p + 8, 4);
+		p += 12;
+		if (namesz > (size_t)(end - p) || ((namesz + 3) & ~3u) + (uint64_t)descsz >
+							      (uint64_t)(end - p))
+			return 0;
+		if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(p, "GNU", 4) && descsz &&
+		    descsz <= 64) {
+			memcpy(buf, p + 4, descsz);
+			return descsz;
+		}
+		p += ((namesz + 3) & ~3u) + ((descsz + 3) & ~3u);
+	}
+	return 0;
+}
+
+const char *ehframe_debuglink(const uint8_t *img, size_t len, uint32_t *ret_crc)
+{
+	struct sect sec;
+	const char *name;
+	size_t n, crc_off;
+
+	if (!find_section(img, len, ".gnu_debuglink", &sec) || sec.size < 8)
+		return NULL;
+	name = (const char *)img + sec.off;
+	n = strnlen(name, sec.size);
+	crc_off = (n + 4) & ~(size_t)3;
+	if (!n || crc_off + 4 > sec.size)
+		return NULL;
+	memcpy(ret_crc, img + sec.off + crc_off, 4);
+	return name;
+}
+
 /* ---- tables ---- */
 
 struct entry {
@@ -328,12 +381,10 @@ static size_t scan_eh_frame(const uint8_t *img, const struct sect *sec, struct e
 		memcpy(&id, body, 4);
 		if (id == 0) {
 			uint8_t enc = EH_PE_ABSPTR;
+			bool ok = eh_cie(body + 4, rend, sec->addr + off + 8, &enc);
 
 			xgrow((void **)&cies, &ccap, ncies + 1, sizeof(*cies));
-			cies[ncies++] = (struct cie){ .off = off,
-						      .ok = eh_cie(body + 4, rend,
-								   sec->addr + off + 8, &enc),
-						      .fde_enc = enc };
+			cies[ncies++] = (struct cie){ .off = off, .ok = ok, .fde_enc = enc };
 		} else {
 			uint64_t cie_off = off + 4 - id, pc, range;
 			const uint8_t *p = body + 4;
@@ -534,8 +585,8 @@ static bool finish(struct ehtab *t, struct buf *out, struct entry *e, size_t n)
 	return kept > 0;
 }
 
-struct ehtab *ehtab__build(const uint8_t *img, size_t len, const uint8_t *debug_img,
-			   size_t debug_len)
+struct ehtab *ehtab__build(const uint8_t *img, size_t len, enum ehtab_src src,
+			   const uint8_t *sec_img, size_t sec_len)
 {
 	struct ehtab *t = xcalloc(1, sizeof(*t));
 	struct buf out = { 0 };
@@ -547,14 +598,16 @@ struct ehtab *ehtab__build(const uint8_t *img, size_t len, const uint8_t *debug_
 	/* Served from one page past the last segment: near enough for the
 	 * int32 offsets of the table, outside anything the file maps. */
 	t->base = ((image_end_vaddr(img, len) + 0xfff) & ~0xfffULL) + 0x1000;
-	if (find_section(img, len, ".eh_frame", &sec) && sec.addr) {
-		n = scan_eh_frame(img, &sec, &e);
+	if (src == EHTAB_EH_FRAME && find_section(sec_img, sec_len, ".eh_frame", &sec) &&
+	    sec.addr) {
+		/* the FDEs stay where the process maps them; only the table
+		 * is ours */
+		n = scan_eh_frame(sec_img, &sec, &e);
 		t->segbase = sec.addr;
 		ok = finish(t, &out, e, n);
-	} else if (find_section(img, len, ".debug_frame", &sec) ||
-		   (debug_img && find_section(debug_img, debug_len, ".debug_frame", &sec) &&
-		    (img = debug_img))) {
-		n = rewrite_debug_frame(img, &sec, t->base, &out, &e);
+	} else if (src == EHTAB_DEBUG_FRAME &&
+		   find_section(sec_img, sec_len, ".debug_frame", &sec)) {
+		n = rewrite_debug_frame(sec_img, &sec, t->base, &out, &e);
 		t->segbase = t->base;
 		ok = finish(t, &out, e, n);
 	}

@@ -54,14 +54,29 @@ struct ehtab_info {
 	uint64_t lo, hi;	/* vaddr range of the memory we serve */
 };
 
+enum ehtab_src {
+	EHTAB_EH_FRAME,		/* .eh_frame without a usable .eh_frame_hdr */
+	EHTAB_DEBUG_FRAME,	/* .debug_frame, rewritten as .eh_frame records */
+};
+
 /*
- * Builds a search table for the ELF image img (a whole file). Uses its
- * .eh_frame, else its .debug_frame, else the .debug_frame of debug_img (a
- * separate debug file; may be NULL). NULL when none has usable FDEs.
- * Caller frees with ehtab__free().
+ * Builds a search table over the src section of sec_img, for the ELF image
+ * img (a whole file; sec_img is img or its separate debug file, whose
+ * vaddrs are the same). The table is served from just past img's last
+ * segment. NULL when the section is absent or has no usable FDEs. Caller
+ * frees with ehtab__free().
  */
-struct ehtab *ehtab__build(const uint8_t *img, size_t len, const uint8_t *debug_img,
-			   size_t debug_len);
+struct ehtab *ehtab__build(const uint8_t *img, size_t len, enum ehtab_src src,
+			   const uint8_t *sec_img, size_t sec_len);
+
+/* Whether the ELF image has section name with contents. */
+int ehframe_has_section(const uint8_t *img, size_t len, const char *name);
+/* The GNU build-id of the ELF image into buf (>= 64 bytes); its length, or
+ * 0 when none. */
+size_t ehframe_build_id(const uint8_t *img, size_t len, uint8_t *buf);
+/* The .gnu_debuglink name (borrowed from img, NUL-terminated) and CRC;
+ * NULL when none. */
+const char *ehframe_debuglink(const uint8_t *img, size_t len, uint32_t *ret_crc);
 struct ehtab *ehtab__free(struct ehtab *t);
 void ehtab__info(const struct ehtab *t, struct ehtab_info *ret);
 /* Whether vaddr is in the memory served for t, and its 8 bytes there

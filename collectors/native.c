@@ -185,15 +185,17 @@ static int open_collector(const struct collector_config *cfg, struct collector *
 		err = -EOPNOTSUPP;
 		goto fail;
 #endif
-		/* Two drain intervals of samples; user space is woken when a
-		 * quarter is used, else reads them at each drain. */
-		while (ring < 2 * (uint64_t)n * cfg->frequency * rec && ring < (64u << 20))
+		/* A second of samples at most (records are reserved whole;
+		 * its pages count in our RSS); user space is woken when an
+		 * eighth is used, else reads them at each drain. A sample
+		 * that finds it full is counted with frame pointers. */
+		while (ring < (uint64_t)n * cfg->frequency * rec && ring < (64u << 20))
 			ring <<= 1;
 		bpf_map__set_max_entries(c->skel->maps.samples, ring);
 		c->skel->rodata->perf_mode = cfg->mode == COLLECTOR_DWARF ? GP_MODE_DWARF
 									   : GP_MODE_SMART;
 		c->skel->rodata->dwarf_stack_size = cfg->dwarf_stack_size & ~7u;
-		c->skel->rodata->wakeup_bytes = ring / 4;
+		c->skel->rodata->wakeup_bytes = ring / 8;
 	}
 	err = native_bpf__load(c->skel);
 	if (err) {
@@ -400,6 +402,7 @@ static void stats(struct collector *c, struct collector_stats *ret)
 		.dsos = ss.dsos,
 		.cache_bytes = ss.proc_bytes + ss.dso_bytes + ss.kernel_bytes,
 	};
+	ret->dwarf_ring_full = s[GP_STAT_DWARF_LOST];
 	if (c->us)
 		ustacks__stats(c->us, ret);
 }

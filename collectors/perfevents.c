@@ -439,8 +439,8 @@ static int open_collector(const struct collector_config *cfg, struct collector *
 		err = n < 0 ? n : -ENODEV;
 		goto fail;
 	}
-	/* A ring holds about a second of one CPU's samples; we are woken at
-	 * a quarter of that, and read at every drain. */
+	/* A ring holds about a second of one CPU's samples; we are woken
+	 * every eighth of a second, and read at every drain. */
 	rec = 64 + (GP_MAX_STACK_DEPTH + 2) * 8;
 	if (cfg->mode != COLLECTOR_FP)
 		rec += 8 + sizeof(perf_to_dwarf) * 8 + 16 + stack;
@@ -463,7 +463,7 @@ static int open_collector(const struct collector_config *cfg, struct collector *
 			.disabled = 1,
 			.comm = 1,
 			.comm_exec = 1,
-			.wakeup_events = cfg->frequency / 4 ? cfg->frequency / 4 : 1,
+			.wakeup_events = cfg->frequency / 8 ? cfg->frequency / 8 : 1,
 			.sample_max_stack = GP_MAX_STACK_DEPTH,
 		};
 		struct ring *r = &c->rings[c->nrings];

@@ -7,7 +7,11 @@
  * .eh_frame_hdr search table, at the address where the process has it
  * mapped, and libunwind's own binary search and CFI interpreter do the
  * rest. Binaries without one get a search table built here over their
- * .eh_frame, or over a .debug_frame rewritten in .eh_frame form.
+ * .eh_frame. Code their tables do not cover (objects built with
+ * -fno-asynchronous-unwind-tables, whose CFI is only in .debug_frame, which
+ * strip moves to the separate debug file) is looked up, on its first miss,
+ * in a .debug_frame rewritten in .eh_frame form, from the binary or its
+ * debug file.
  */
 #include "unwind.h"
 
@@ -26,6 +30,7 @@
 #define UNW_REMOTE_ONLY
 #include <libunwind.h>
 
+#include "debuginfo.h"
 #include "dsocache.h"
 #include "ehframe.h"
 #include "symbolizer.h"
@@ -60,6 +65,9 @@ struct ubin {
 	 * or built here (ehtab) and served at a private address */
 	uint64_t hdr_vaddr, table_vaddr, fde_count;
 	struct ehtab *tab;
+	struct ehtab *dtab;		/* .debug_frame, built on first miss */
+	bool dtab_tried;
+	bool touched;			/* read since the last trim */
 	uint64_t last_use;
 	struct ubin *hnext;
 };
@@ -109,6 +117,19 @@ static const uint8_t *img_at(const struct ubin *b, uint64_t off, uint64_t len)
 	return b->img + off;
 }
 
+/* A table we build is served past the file's last segment: reads there
+ * must come to this binary. */
+static void extend_span(struct ubin *b, const struct ehtab *t)
+{
+	struct ehtab_info ti;
+
+	if (!t)
+		return;
+	ehtab__info(t, &ti);
+	if (ti.hi > b->hi)
+		b->hi = ti.hi;
+}
+
 /* Reads the ELF64 headers of b->img: loads and the .eh_frame_hdr table. */
 static int bin_parse(struct ubin *b)
 {
@@ -152,16 +173,9 @@ static int bin_parse(struct ubin *b)
 			return 0;
 		}
 	}
-	/* No usable .eh_frame_hdr: index .eh_frame or .debug_frame here,
-	 * served past the last segment (so reads there come to this file). */
-	b->tab = ehtab__build(b->img, b->len, NULL, 0);
-	if (b->tab) {
-		struct ehtab_info ti;
-
-		ehtab__info(b->tab, &ti);
-		if (ti.hi > b->hi)
-			b->hi = ti.hi;
-	}
+	/* No usable .eh_frame_hdr: index its .eh_frame here. */
+	b->tab = ehtab__build(b->img, b->len, EHTAB_EH_FRAME, b->img, b->len);
+	extend_span(b, b->tab);
 	return 0;
 }
 
@@ -174,6 +188,7 @@ static void bin_free(struct unwinder *u, struct ubin *b)
 		u->mapped -= b->len;
 	}
 	ehtab__free(b->tab);
+	ehtab__free(b->dtab);
 	free(b->loads);
 	free(b);
 }
@@ -233,6 +248,7 @@ static struct ubin *bin_get(struct unwinder *u, int pid, const struct map_entry 
 	for (b = u->buckets[h]; b; b = b->hnext) {
 		if (b->dev == m->dev && b->ino == m->ino) {
 			b->last_use = ++u->tick;
+			b->touched = true;
 			return b->err ? NULL : b;
 		}
 	}
@@ -242,6 +258,7 @@ static struct ubin *bin_get(struct unwinder *u, int pid, const struct map_entry 
 	b->dev = m->dev;
 	b->ino = m->ino;
 	b->last_use = ++u->tick;
+	b->touched = true;
 	b->err = -ENOENT;
 	fd = dsocache_open_mapping(pid, m, &root);
 	free(root);
@@ -269,6 +286,47 @@ static struct ubin *bin_get(struct unwinder *u, int pid, const struct map_entry 
 	u->buckets[h] = b;
 	u->nbins++;
 	return b->err ? NULL : b;
+}
+
+/* The .debug_frame of b, from the file or its separate debug file (found
+ * as the process sees files, by build-id or .gnu_debuglink). Once. */
+static void load_debug_frame(struct unwinder *u, struct ubin *b, int pid, const struct map_entry *m)
+{
+	uint8_t id[64];
+	size_t idlen;
+	struct debuglink link = { NULL, 0 };
+	struct stat st;
+	char *root;
+	int fd;
+
+	b->dtab_tried = true;
+	if (!b->owned)
+		return;		/* the vDSO has its .eh_frame */
+	if (ehframe_has_section(b->img, b->len, ".debug_frame")) {
+		b->dtab = ehtab__build(b->img, b->len, EHTAB_DEBUG_FRAME, b->img, b->len);
+	} else {
+		idlen = ehframe_build_id(b->img, b->len, id);
+		link.name = ehframe_debuglink(b->img, b->len, &link.crc);
+		if (!idlen && !link.name)
+			return;
+		root = xasprintf("/proc/%d/root", pid);
+		fd = debuginfo__open(root, m->path, id, idlen, &link);
+		free(root);
+		if (fd < 0)
+			return;
+		if (!fstat(fd, &st) && st.st_size > 0) {
+			void *p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+			if (p != MAP_FAILED) {
+				b->dtab = ehtab__build(b->img, b->len, EHTAB_DEBUG_FRAME, p,
+						       st.st_size);
+				munmap(p, st.st_size);
+			}
+		}
+		close(fd);
+	}
+	extend_span(b, b->dtab);
+	(void)u;
 }
 
 /* bias of b as mapped by m: the vaddr of m's first byte is m->start - bias. */
@@ -340,6 +398,8 @@ static int placed_read(const struct placed *p, uint64_t addr, uint64_t *val)
 		return -EFAULT;
 	if (p->b->tab && ehtab__contains(p->b->tab, vaddr))
 		return ehtab__read(p->b->tab, vaddr, val);
+	if (p->b->dtab && ehtab__contains(p->b->dtab, vaddr))
+		return ehtab__read(p->b->dtab, vaddr, val);
 	return bin_read(p->b, vaddr, val);
 }
 
@@ -405,15 +465,41 @@ static int acc_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, in
 	return -UNW_EBADREG;
 }
 
+/* Looks ip up in one search table (vaddrs of the binary, placed at bias). */
+static int search(unw_addr_space_t as, unw_word_t ip, const struct map_entry *m, uint64_t bias,
+		  uint64_t segbase, uint64_t table, uint64_t count, unw_proc_info_t *pi,
+		  int need_unwind_info, void *arg)
+{
+	unw_dyn_info_t di = { 0 };
+
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.start_ip = m->start;
+	di.end_ip = m->end;
+	di.u.rti.segbase = segbase + bias;
+	di.u.rti.table_len = count * 8 / sizeof(unw_word_t);
+	di.u.rti.table_data = table + bias;
+	return UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need_unwind_info, arg);
+}
+
+static int search_ehtab(unw_addr_space_t as, unw_word_t ip, const struct map_entry *m,
+			uint64_t bias, const struct ehtab *t, unw_proc_info_t *pi,
+			int need_unwind_info, void *arg)
+{
+	struct ehtab_info ti;
+
+	ehtab__info(t, &ti);
+	return search(as, ip, m, bias, ti.segbase, ti.table, ti.fde_count, pi, need_unwind_info,
+		      arg);
+}
+
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
 			  int need_unwind_info, void *arg)
 {
 	struct uctx *x = arg;
 	const struct map_entry *m;
-	unw_dyn_info_t di = { 0 };
 	struct ubin *b;
 	uint64_t bias;
-	int r;
+	int r = -UNW_ENOINFO;
 
 	m = symbolizer__mapping(x->u->sym, x->s->pid, x->s->comm, ip);
 	if (!m || !(b = bin_get(x->u, x->s->pid, m)) || bin_bias(b, m, &bias)) {
@@ -421,25 +507,17 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 		return -UNW_ENOINFO;
 	}
 	x->cur = remember(x, b, bias);
-	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
-	di.start_ip = m->start;
-	di.end_ip = m->end;
-	if (b->fde_count) {
-		di.u.rti.segbase = b->hdr_vaddr + bias;
-		di.u.rti.table_len = b->fde_count * 8 / sizeof(unw_word_t);
-		di.u.rti.table_data = b->table_vaddr + bias;
-	} else if (b->tab) {
-		struct ehtab_info ti;
-
-		ehtab__info(b->tab, &ti);
-		di.u.rti.segbase = ti.segbase + bias;
-		di.u.rti.table_len = ti.fde_count * 8 / sizeof(unw_word_t);
-		di.u.rti.table_data = ti.table + bias;
-	} else {
-		x->no_info = true;
-		return -UNW_ENOINFO;
+	if (b->fde_count)
+		r = search(as, ip, m, bias, b->hdr_vaddr, b->table_vaddr, b->fde_count, pi,
+			   need_unwind_info, arg);
+	else if (b->tab)
+		r = search_ehtab(as, ip, m, bias, b->tab, pi, need_unwind_info, arg);
+	if (r == -UNW_ENOINFO) {
+		if (!b->dtab_tried)
+			load_debug_frame(x->u, b, x->s->pid, m);
+		if (b->dtab)
+			r = search_ehtab(as, ip, m, bias, b->dtab, pi, need_unwind_info, arg);
 	}
-	r = UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need_unwind_info, arg);
 	if (r == -UNW_ENOINFO)
 		x->no_info = true;
 	return r;
@@ -640,6 +718,16 @@ void unwinder__sweep(struct unwinder *u)
 		unw_destroy_addr_space(u->spaces[i].as);
 		u->spaces[i] = u->spaces[--u->nspaces];
 	}
+}
+
+void unwinder__trim(struct unwinder *u)
+{
+	for (size_t i = 0; i < BIN_BUCKETS; i++)
+		for (struct ubin *b = u->buckets[i]; b; b = b->hnext) {
+			if (b->owned && b->touched)
+				madvise((void *)b->img, b->len, MADV_DONTNEED);
+			b->touched = false;
+		}
 }
 
 void unwinder__stats(const struct unwinder *u, struct unwind_stats *ret)

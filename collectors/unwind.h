@@ -69,6 +69,10 @@ struct unwinder *unwinder__free(struct unwinder *u);
 int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s, uint64_t *ret_ips,
 		     int max, enum unwind_stop *ret_stop);
 
+/* After a batch of samples: lets the kernel take back the pages of the
+ * binaries read (they stay in the page cache; the next read maps them
+ * again), so they do not pile up in our RSS. */
+void unwinder__trim(struct unwinder *u);
 /* Once per session: drops the spaces of processes that are gone. */
 void unwinder__sweep(struct unwinder *u);
 void unwinder__stats(const struct unwinder *u, struct unwind_stats *ret);

@@ -119,6 +119,7 @@ int ustacks__complete_fp(struct ustacks *u, int pid, uint64_t *ips, int n, int m
 void ustacks__flush(struct ustacks *u, struct profile *prof, const struct collector_config *cfg)
 {
 	stackcount__flush(u->counts, prof, u->sym, cfg);
+	unwinder__trim(u->unw);
 }
 
 static void expired(void *arg, int pid)

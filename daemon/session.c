@@ -321,6 +321,8 @@ static void report_stats(struct daemon *d, json_t *header)
 		json_object_set_new(js, "unwound", json_integer((json_int_t)(s.unwound - p->unwound)));
 		json_object_set_new(js, "unwind_truncated",
 				    json_integer((json_int_t)(s.unwind_truncated - p->unwind_truncated)));
+		json_object_set_new(js, "dwarf_ring_full",
+				    json_integer((json_int_t)(s.dwarf_ring_full - p->dwarf_ring_full)));
 		if (!strcmp(d->a->perf_mode, "smart")) {
 			json_object_set_new(js, "smart_fp_processes", json_integer((json_int_t)s.smart_fp));
 			json_object_set_new(js, "smart_dwarf_processes",

@@ -162,10 +162,11 @@ def test_nofp_program_full_stacks_in_dwarf_and_smart():
         print(f"{name:11} engine={st['engine']:4} hot samples {total:4}, rooted at _start "
               f"{full / max(total, 1):6.1%}, slow/(slow+fast) {slow / max(slow + fast, 1):.3f} "
               f"(+-{split_tolerance(slow + fast):.3f})")
+        print(f"{'':11} {st}")
         if name != "fp":
             bad = Counter(";".join(f[:6]) for f, n in hot if not rooted(f, "main"))
             assert total >= 300, f"{name}: too few samples ({total})"
-            assert full >= 0.99 * total, f"{name}: only {full}/{total} rooted; {bad.most_common(3)}"
+            assert full >= 0.99 * total, f"{name}: only {full}/{total} rooted; {bad.most_common(3)}; {st}"
             share, tol = slow / (slow + fast), split_tolerance(slow + fast)
             assert abs(share - 0.75) < tol, f"{name}: split {share:.3f} is not 3:1 (+-{tol:.3f})"
             # root first: _start;...;main;slow_function
@@ -203,6 +204,36 @@ def test_smart_takes_frame_pointers_where_they_work():
     assert total >= 150, f"too few samples ({total})"
     assert full >= 0.95 * total, f"only {full}/{total} reach _start through the learned tail"
     assert abs(slow / (slow + fast) - 0.75) < 0.08  # equal loops, not timed: roughly 3:1
+
+
+def test_debug_frame_only_code():
+    """Code compiled without unwind tables has its CFI only in .debug_frame
+    (the crt files still bring an .eh_frame_hdr covering _start); strip
+    moves it to the debug file, found here by .gnu_debuglink."""
+    flags = [*NOFP_FLAGS, "-fno-asynchronous-unwind-tables", "-g"]
+    exe = gptest.compile_c(WORKLOAD, wd.file("gpdwarf_dbgf"), flags)
+    linked = gptest.compile_c(WORKLOAD, wd.file("gpdwarf_dbgl"), flags)
+    subprocess.run(["objcopy", "--only-keep-debug", linked, linked + ".debug"], check=True)
+    subprocess.run(["strip", "--strip-debug", linked], check=True)
+    subprocess.run(["objcopy", "--add-gnu-debuglink=" + linked + ".debug", linked],
+                   cwd=os.path.dirname(linked), check=True)
+    out = subprocess.run(["readelf", "-SW", linked], stdout=subprocess.PIPE, text=True).stdout
+    assert ".debug_frame" not in out, "strip left .debug_frame in the binary"
+    work = [start_workload([exe, "9"]), start_workload([linked, "9"])]
+    try:
+        time.sleep(0.3)
+        procs = start_profilers([("dbgf", ["--perf-mode", "dwarf", "--perf-engine", "bpf"])],
+                                4, [w.pid for w in work])
+        col = collect(procs)["dbgf"]
+    finally:
+        for w in work:
+            gptest.kill_quietly(w)
+    for comm in ("gpdwarf_dbgf", "gpdwarf_dbgl"):
+        total, full, slow, fast, hot = hot_stats(col, comm)
+        print(f"{comm}: {total} hot samples, {full / max(total, 1):.1%} rooted at _start")
+        assert total >= 100, f"{comm}: too few samples ({total})"
+        bad = Counter(";".join(f[:5]) for f, n in hot if not rooted(f, "main"))
+        assert full >= 0.99 * total, (col.header["metadata"]["sampler_stats"], bad.most_common(3))
 
 
 def perf_script_stacks(data):
@@ -287,6 +318,7 @@ def main():
     try:
         gptest.main([test_nofp_program_full_stacks_in_dwarf_and_smart,
                      test_smart_takes_frame_pointers_where_they_work,
+                     test_debug_frame_only_code,
                      test_python311_stripped_like_perf])
     finally:
         wd.cleanup()
