@@ -24,17 +24,10 @@ struct kallsyms *kallsyms__load(const char *path)
 	char *line = NULL;
 	size_t cap = 0;
 	bool any_addr = false;
-	FILE *f;
-	int fd;
+	FILE *f = fopen(path, "re");	/* e: O_CLOEXEC */
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!f)
 		return NULL;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return NULL;
-	}
 	k = xcalloc(1, sizeof(*k));
 	while (getline(&line, &cap, f) > 0) {
 		char *end, *name, type;

@@ -124,17 +124,11 @@ struct procmaps *procmaps__read(int pid)
 	char path[64];
 	struct procmaps *m;
 	FILE *f;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	f = fopen(path, "re");	/* e: O_CLOEXEC */
+	if (!f)
 		return NULL;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return NULL;
-	}
 	m = procmaps__parse(f);
 	fclose(f);
 	if (!m->n) {
