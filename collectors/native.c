@@ -47,6 +47,15 @@ struct collector {
 	struct gp_sample_key *keys;
 	uint64_t *counts;
 	size_t nkeys, keys_cap;
+	/* the drained bank's stacks, compacted, indexed by name */
+	uint64_t *snames, *soffs, *sips;
+	uint32_t *slens;
+	size_t nstacks, stacks_cap, sips_len, sips_cap;
+	uint32_t *sindex;	/* open addressing: slot -> stack + 1 */
+	size_t sindex_cap;	/* a power of two */
+	char *scratch;		/* batch buffer */
+	size_t scratch_cap;
+	bool no_batch;		/* kernel without batch map operations (< 5.6) */
 	struct gp_stack ustack, kstack;
 	gp_str *frames;
 	size_t nframes_cap;
@@ -133,6 +142,12 @@ static void destroy(struct collector *c)
 	free(c->pfds);
 	free(c->keys);
 	free(c->counts);
+	free(c->snames);
+	free(c->soffs);
+	free(c->slens);
+	free(c->sips);
+	free(c->sindex);
+	free(c->scratch);
 	free(c->frames);
 	free(c);
 }
@@ -297,15 +312,133 @@ static void read_stats(struct collector *c, uint64_t *ret)
 }
 
 /* Reads stack h of the bank into st; returns its depth (0: none). */
-static int read_stack(int fd, uint64_t h, struct gp_stack *st)
+/* Copies stack h of the drained bank into st; returns its depth (0: none). */
+static int read_stack(struct collector *c, uint64_t h, struct gp_stack *st)
 {
-	if (h <= GP_STACK_ERROR || bpf_map_lookup_elem(fd, &h, st))
+	size_t mask = c->sindex_cap - 1;
+
+	if (h <= GP_STACK_ERROR || !c->sindex_cap)
 		return 0;
-	return st->len > GP_MAX_STACK_DEPTH ? GP_MAX_STACK_DEPTH : (int)st->len;
+	for (size_t i = (h ^ (h >> 29)) & mask;; i = (i + 1) & mask) {
+		uint32_t v = c->sindex[i];
+
+		if (!v)
+			return 0;
+		if (c->snames[v - 1] == h) {
+			uint32_t n = c->slens[v - 1];
+
+			st->len = n;
+			memcpy(st->ips, c->sips + c->soffs[v - 1], n * sizeof(st->ips[0]));
+			return (int)n;
+		}
+	}
 }
 
-/* Symbolizes one counted key into frames (root first) and adds it. */
-static void add_sample(struct collector *c, struct profile *prof, int stacks_fd,
+static void index_stacks(struct collector *c)
+{
+	size_t cap = 64;
+
+	while (cap < c->nstacks * 2)
+		cap *= 2;
+	if (cap != c->sindex_cap) {
+		free(c->sindex);
+		c->sindex = xmalloc(cap * sizeof(*c->sindex));
+		c->sindex_cap = cap;
+	}
+	memset(c->sindex, 0, cap * sizeof(*c->sindex));
+	for (size_t k = 0; k < c->nstacks; k++) {
+		uint64_t h = c->snames[k];
+		size_t i = (h ^ (h >> 29)) & (cap - 1);
+
+		while (c->sindex[i])
+			i = (i + 1) & (cap - 1);
+		c->sindex[i] = (uint32_t)k + 1;
+	}
+}
+
+/* Keeps a drained stack, only its used addresses. */
+static void keep_stack(struct collector *c, const void *key, const void *val)
+{
+	const struct gp_stack *st = val;
+	uint32_t n = st->len > GP_MAX_STACK_DEPTH ? GP_MAX_STACK_DEPTH : st->len;
+	size_t cap = c->stacks_cap;
+
+	xgrow((void **)&c->snames, &c->stacks_cap, c->nstacks + 1, sizeof(*c->snames));
+	if (cap != c->stacks_cap) {
+		c->soffs = xrealloc(c->soffs, c->stacks_cap * sizeof(*c->soffs));
+		c->slens = xrealloc(c->slens, c->stacks_cap * sizeof(*c->slens));
+	}
+	xgrow((void **)&c->sips, &c->sips_cap, c->sips_len + n, sizeof(*c->sips));
+	memcpy(c->sips + c->sips_len, st->ips, n * sizeof(*c->sips));
+	memcpy(&c->snames[c->nstacks], key, sizeof(*c->snames));
+	c->soffs[c->nstacks] = c->sips_len;
+	c->slens[c->nstacks] = n;
+	c->sips_len += n;
+	c->nstacks++;
+}
+
+/* Keeps a drained count. */
+static void keep_count(struct collector *c, const void *key, const void *val)
+{
+	size_t cap = c->keys_cap;
+
+	xgrow((void **)&c->keys, &c->keys_cap, c->nkeys + 1, sizeof(*c->keys));
+	if (cap != c->keys_cap)
+		c->counts = xrealloc(c->counts, c->keys_cap * sizeof(*c->counts));
+	memcpy(&c->keys[c->nkeys], key, sizeof(*c->keys));
+	memcpy(&c->counts[c->nkeys], val, sizeof(*c->counts));
+	c->nkeys++;
+}
+
+#define TAKE_CHUNK 128
+
+/*
+ * Reads and empties a map of the idle bank, handing each entry to keep():
+ * a batch syscall per TAKE_CHUNK entries through a fixed scratch buffer; on
+ * kernels without batch operations (< 5.6), one lookup and one delete per
+ * entry.
+ */
+static void take_all(struct collector *c, int fd, size_t ksz, size_t vsz,
+		     void (*keep)(struct collector *, const void *, const void *))
+{
+	size_t need = TAKE_CHUNK * (ksz + vsz);
+	__u64 batch = 0;
+	bool first = true;
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (c->scratch_cap < need) {
+		c->scratch = xrealloc(c->scratch, need);
+		c->scratch_cap = need;
+	}
+	char *keys = c->scratch, *vals = c->scratch + TAKE_CHUNK * ksz;
+
+	while (!c->no_batch) {
+		__u32 count = TAKE_CHUNK;
+		int err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &batch, &batch, keys,
+							  vals, &count, &opts);
+
+		first = false;
+		for (__u32 i = 0; i < count; i++)
+			keep(c, keys + i * ksz, vals + i * vsz);
+		if (!err)
+			continue;
+		if (errno == ENOENT)
+			return;	/* the whole map was read */
+		if (errno == ENOSPC)
+			continue;	/* a bucket larger than the chunk: count was set */
+		if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
+			break;
+		c->no_batch = true;	/* old kernel: entry by entry below */
+	}
+	while (!bpf_map_get_next_key(fd, NULL, keys)) {
+		if (!bpf_map_lookup_elem(fd, keys, vals))
+			keep(c, keys, vals);
+		if (bpf_map_delete_elem(fd, keys))
+			break;
+	}
+}
+
+static void add_sample(struct collector *c, struct profile *prof,
 		       const struct gp_sample_key *k, uint64_t count)
 {
 	char comm[GP_COMM_LEN + 1];
@@ -317,9 +450,9 @@ static void add_sample(struct collector *c, struct profile *prof, int stacks_fd,
 		.tgid = k->tgid,
 		.comm = comm,
 		.uips = (const uint64_t *)c->ustack.ips,
-		.nu = read_stack(stacks_fd, k->ustack, &c->ustack),
+		.nu = read_stack(c, k->ustack, &c->ustack),
 		.kips = (const uint64_t *)c->kstack.ips,
-		.nk = read_stack(stacks_fd, k->kstack, &c->kstack),
+		.nk = read_stack(c, k->kstack, &c->kstack),
 	};
 	/* a stack that could not be read or stored is marked, not dropped */
 	s.user_missing = k->ustack && !s.nu;
@@ -332,22 +465,12 @@ static void add_sample(struct collector *c, struct profile *prof, int stacks_fd,
 	native_stack__emit(&s, count, prof, c->sym, &c->cfg, &c->frames, &c->nframes_cap);
 }
 
-static void clear_map(int fd, void *key)
-{
-	while (!bpf_map_get_next_key(fd, NULL, key))
-		if (bpf_map_delete_elem(fd, key))
-			break;
-}
-
 static int drain(struct collector *c, struct profile *prof)
 {
 	int bank = c->skel->bss->active_bank;
-	int counts_fd = bpf_map__fd(bank ? c->skel->maps.counts_1 : c->skel->maps.counts_0);
-	int stacks_fd = bpf_map__fd(bank ? c->skel->maps.stacks_1 : c->skel->maps.stacks_0);
-	struct gp_sample_key key, prev;
-	bool first = true;
+	struct bpf_map *counts = bank ? c->skel->maps.counts_1 : c->skel->maps.counts_0;
+	struct bpf_map *stacks = bank ? c->skel->maps.stacks_1 : c->skel->maps.stacks_0;
 	struct timespec settle = { 0, 2 * 1000 * 1000 };
-	__u64 sid;
 
 	/* New samples go to the other bank; a program that read the old
 	 * value finishes within microseconds, so 2 ms is ample. */
@@ -356,22 +479,14 @@ static int drain(struct collector *c, struct profile *prof)
 	ring_buffer__consume(c->rb);	/* maps of new processes first */
 	symbolizer__next_gen(c->sym);
 
+	c->nstacks = c->sips_len = 0;
+	take_all(c, bpf_map__fd(stacks), sizeof(__u64), sizeof(struct gp_stack), keep_stack);
+	index_stacks(c);
 	c->nkeys = 0;
-	while (!bpf_map_get_next_key(counts_fd, first ? NULL : &prev, &key)) {
-		uint64_t v;
-
-		xgrow((void **)&c->keys, &c->keys_cap, c->nkeys + 1, sizeof(*c->keys));
-		c->counts = xrealloc(c->counts, c->keys_cap * sizeof(*c->counts));
-		c->keys[c->nkeys] = key;
-		c->counts[c->nkeys++] = bpf_map_lookup_elem(counts_fd, &key, &v) ? 0 : v;
-		prev = key;
-		first = false;
-	}
+	take_all(c, bpf_map__fd(counts), sizeof(*c->keys), sizeof(*c->counts), keep_count);
 	for (size_t i = 0; i < c->nkeys; i++)
 		if (c->counts[i])
-			add_sample(c, prof, stacks_fd, &c->keys[i], c->counts[i]);
-	clear_map(counts_fd, &key);
-	clear_map(stacks_fd, &sid);
+			add_sample(c, prof, &c->keys[i], c->counts[i]);
 	if (c->us)
 		ustacks__flush(c->us, prof, &c->cfg);
 	c->drains++;
