@@ -185,16 +185,6 @@ static __always_inline void note_new_proc(__u32 tgid)
 	bpf_ringbuf_submit(ev, 0);
 }
 
-struct vma_end {
-	__u64 end;
-};
-
-static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
-{
-	((struct vma_end *)data)->end = BPF_CORE_READ(vma, vm_end);
-	return 0;
-}
-
 /* The user registers of the sampled task in DWARF order: those of the
  * sample when it hit user mode, else those saved at kernel entry. */
 static __always_inline void user_regs(struct bpf_perf_event_data *ctx, struct task_struct *task,
@@ -282,7 +272,6 @@ static __always_inline int dwarf_sample(struct bpf_perf_event_data *ctx, struct 
 {
 	struct task_struct *btask = bpf_get_current_task_btf();
 	struct gp_dwarf_sample *rec;
-	struct vma_end ve = {};
 	__u64 sp, len = dwarf_stack_size, flags = 0;
 	long n;
 
@@ -306,14 +295,10 @@ static __always_inline int dwarf_sample(struct bpf_perf_event_data *ctx, struct 
 		flags |= GP_SAMPLE_FP;
 	}
 
-	/* Copy up to the end of the stack's mapping, page by page: a read
-	 * fails whole, and a page of the stack may be absent (not faulted
-	 * in, or reclaimed), which ends the copy there, as perf's does. */
+	/* Copy page by page: a read fails whole, and the copy ends at the
+	 * first page that cannot be read (past the top of the stack, or not
+	 * present: faults cannot be taken here), as perf's does. */
 	sp = rec->regs[GP_REG_SP];
-	if (!bpf_find_vma(btask, sp, vma_end_cb, &ve, 0) && ve.end > sp && ve.end - sp < len)
-		len = (ve.end - sp) & ~7ULL;
-	if (len > dwarf_stack_size)
-		len = dwarf_stack_size;
 	rec->stack_len = copy_stack(rec, sp, len);
 	if (len && !rec->stack_len)
 		flags |= GP_SAMPLE_STACK_ERR;

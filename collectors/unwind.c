@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,37 @@ struct uctx {
 	bool stack_overrun;
 	bool no_info;
 };
+
+/*
+ * libunwind's cache lock blocks every signal around each step, two
+ * rt_sigprocmask syscalls per frame (40% of the daemon's CPU in DWARF
+ * mode), so that a program unwinding itself from a signal handler cannot
+ * deadlock on it; Debian builds libunwind without the per-thread cache
+ * that would avoid the lock. We unwind copies of other processes' stacks,
+ * never from a signal handler, so while this thread is inside libunwind
+ * the masking is skipped. The shared libunwind is linked against the
+ * symbol sigprocmask, so the executable's definition below takes the place
+ * of glibc's; everywhere else it does what glibc's does (pthread_sigmask).
+ * Should the linker not export it, glibc's is used: slower, still right.
+ */
+static __thread bool in_libunwind;
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int r;
+
+	if (in_libunwind) {
+		if (old)
+			sigemptyset(old);	/* restored by a call skipped as well */
+		return 0;
+	}
+	r = pthread_sigmask(how, set, old);
+	if (r) {
+		errno = r;
+		return -1;
+	}
+	return 0;
+}
 
 /* ---- binaries ---- */
 
@@ -245,6 +278,8 @@ static struct ubin *bin_get(struct unwinder *u, int pid, const struct map_entry 
 
 	if (!strcmp(m->path, "[vdso]"))
 		return vdso_bin(u);
+	if (m->path[0] != '/' || !strncmp(m->path, "/memfd:", 7))
+		return NULL;	/* anonymous or JIT code: no file to read */
 	for (b = u->buckets[h]; b; b = b->hnext) {
 		if (b->dev == m->dev && b->ino == m->ino) {
 			b->last_use = ++u->tick;
@@ -661,6 +696,7 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s, uint64_t
 		goto out;
 	}
 	as = space_of(u, s->pid, maps_signature(maps));
+	in_libunwind = true;
 	if (!as || unw_init_remote(&cur, as, &x) < 0) {
 		stop = UNWIND_STOP_ERROR;
 		goto out;
@@ -698,6 +734,7 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s, uint64_t
 		break;
 	}
 out:
+	in_libunwind = false;
 	u->st.frames += n;
 	u->st.stops[stop]++;
 	if (ret_stop)

@@ -23,7 +23,7 @@ struct ustacks {
 	struct stackcount *counts;
 	ustacks_judged_fn on_judged;
 	void *arg;
-	uint64_t unwound, truncated;
+	uint64_t unwound, truncated, flushes;
 	uint64_t ips[GP_MAX_STACK_DEPTH];
 };
 
@@ -119,7 +119,10 @@ int ustacks__complete_fp(struct ustacks *u, int pid, uint64_t *ips, int n, int m
 void ustacks__flush(struct ustacks *u, struct profile *prof, const struct collector_config *cfg)
 {
 	stackcount__flush(u->counts, prof, u->sym, cfg);
-	unwinder__trim(u->unw);
+	/* every ten drains: re-mapping the pages read costs more than keeping
+	 * them for a few seconds */
+	if (++u->flushes % 10 == 0)
+		unwinder__trim(u->unw);
 }
 
 static void expired(void *arg, int pid)
