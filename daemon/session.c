@@ -229,76 +229,73 @@ static json_t *make_header(struct daemon *d, struct metrics *m)
 	return h;
 }
 
+struct col_job {
+	const json_t *header;
+	const struct profile *p;
+	struct col_options co;
+};
+
+static int write_col(FILE *f, void *arg)
+{
+	struct col_job *j = arg;
+	int64_t n = col__write(f, j->header, j->p, &j->co);
+
+	return n < 0 ? (int)n : 0;
+}
+
+struct html_job {
+	const struct profile *p;
+	struct flamegraph_meta fm;
+};
+
+static int write_html(FILE *f, void *arg)
+{
+	struct html_job *j = arg;
+
+	return flamegraph__write(f, j->p, &j->fm);
+}
+
 static void write_outputs(struct daemon *d, const json_t *header, const struct profile *p,
 			  time_t start, time_t end)
 {
-	struct col_options co = {
-		.app_metadata_idx = d->a->application_metadata && !d->a->profile_api_version,
-		.container_frame = !d->a->profile_api_version,
-		.appids = d->a->collect_appids,
+	const char *dir = d->a->output_dir;
+	struct col_job cj = {
+		.header = header,
+		.p = p,
+		.co = {
+			.app_metadata_idx = d->a->application_metadata && !d->a->profile_api_version,
+			.container_frame = !d->a->profile_api_version,
+			.appids = d->a->collect_appids,
+		},
 	};
-	char ts[32], start_ts[32], *name;
-	struct outfile of;
+	char start_ts[32], end_ts[32], *base = outdir__session_name(dir, end), *name;
 	int r;
 
-	iso_time(end, ts, sizeof(ts));
-	iso_time(start, start_ts, sizeof(start_ts));
-	/* gProfiler names files by the end second; a session cut short by a
-	 * signal can end in the same second as the one before: never
-	 * overwrite it */
-	for (int k = 2; k < 100; k++) {
-		char *path = xasprintf("%s/profile_%s.col", d->a->output_dir, ts);
-		bool taken = !access(path, F_OK);
-
-		free(path);
-		if (!taken)
-			break;
-		iso_time(end, ts, sizeof(ts));
-		snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), "_%d", k);
-	}
-	name = xasprintf("profile_%s.col", ts);
-	r = outfile__open(&of, d->a->output_dir, name);
-	if (!r) {
-		int64_t n = col__write(of.f, header, p, &co);
-
-		r = n < 0 ? (int)n : outfile__commit(&of);
-		if (n < 0)
-			outfile__abort(&of);
-	}
-	if (r) {
-		log_error("Failed to write %s/%s: %s", d->a->output_dir, name, strerror(-r));
-		free(name);
-		return;
-	}
-	outdir__link(d->a->output_dir, "last_profile.col", name, d->a->rotating_output);
-	log_info("Saved collapsed stacks to %s/%s", d->a->output_dir, name);
+	name = xasprintf("%s.col", base);
+	r = outdir__publish(dir, name, "last_profile.col", d->a->rotating_output, write_col, &cj);
+	if (r)
+		log_error("Failed to write %s/%s: %s", dir, name, strerror(-r));
+	else
+		log_info("Saved collapsed stacks to %s/%s", dir, name);
 	free(name);
+	if (!r && d->a->flamegraph) {
+		iso_time(start, start_ts, sizeof(start_ts));
+		iso_time(end, end_ts, sizeof(end_ts));
+		struct html_job hj = {
+			.p = p,
+			.fm = { metadata_hostname(), d->a->service_name, start_ts, end_ts },
+		};
 
-	if (!d->a->flamegraph)
-		return;
-	struct flamegraph_meta fm = {
-		.hostname = metadata_hostname(),
-		.service = d->a->service_name,
-		.start_time = start_ts,
-		.end_time = ts,
-	};
-
-	name = xasprintf("profile_%s.html", ts);
-	r = outfile__open(&of, d->a->output_dir, name);
-	if (!r) {
-		r = flamegraph__write(of.f, p, &fm);
+		name = xasprintf("%s.html", base);
+		r = outdir__publish(dir, name, "last_flamegraph.html", d->a->rotating_output,
+				    write_html, &hj);
 		if (r)
-			outfile__abort(&of);
+			log_error("Failed to write %s/%s: %s", dir, name, strerror(-r));
 		else
-			r = outfile__commit(&of);
+			log_info("Saved flamegraph to %s/%s", dir, name);
+		free(name);
 	}
-	if (r) {
-		log_error("Failed to write %s/%s: %s", d->a->output_dir, name, strerror(-r));
-	} else {
-		outdir__link(d->a->output_dir, "last_flamegraph.html", name, d->a->rotating_output);
-		log_info("Saved flamegraph to %s/%s", d->a->output_dir, name);
-	}
-	free(name);
+	free(base);
 }
 
 /* The native sampler's counters for this session, logged and put in the

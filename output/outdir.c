@@ -3,6 +3,7 @@
 #include "outdir.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -129,4 +130,41 @@ int outdir__link(const char *dir, const char *link, const char *target, bool rot
 	free(lpath);
 	free(tmp);
 	return r;
+}
+
+char *outdir__session_name(const char *dir, time_t end)
+{
+	char ts[32];
+	struct tm tm;
+
+	gmtime_r(&end, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	for (int k = 1; k < 1000; k++) {
+		char *base = k == 1 ? xasprintf("profile_%s", ts) : xasprintf("profile_%s_%d", ts, k);
+		char *path = xasprintf("%s/%s.col", dir, base);
+		bool taken = !access(path, F_OK);
+
+		free(path);
+		if (!taken)
+			return base;
+		free(base);
+	}
+	return xasprintf("profile_%s_%ld", ts, (long)getpid());
+}
+
+int outdir__publish(const char *dir, const char *name, const char *link, bool rotating,
+		    int (*write)(FILE *f, void *arg), void *arg)
+{
+	struct outfile of;
+	int r = outfile__open(&of, dir, name);
+
+	if (r)
+		return r;
+	r = write(of.f, arg);
+	if (r) {
+		outfile__abort(&of);
+		return r;
+	}
+	r = outfile__commit(&of);
+	return r ? r : outdir__link(dir, link, name, rotating);
 }

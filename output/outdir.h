@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 struct outfile {
 	FILE *f;
@@ -30,5 +31,16 @@ void outfile__abort(struct outfile *o);
 /* Points dir/link at target (a name in dir); with rotating, removes the
  * previous target. 0 or -errno. */
 int outdir__link(const char *dir, const char *link, const char *target, bool rotating);
+
+/* The base name of a session ending at `end`: "profile_<UTC ISO end>", as
+ * gProfiler names files, with "_2", "_3"... when a file of that second
+ * exists already (a session cut short by a signal can end in the same
+ * second as the one before: it must not replace it). Caller frees. */
+char *outdir__session_name(const char *dir, time_t end);
+
+/* Writes dir/name through write(f, arg) atomically, then points dir/link
+ * at it (rotating: the previous target is removed). 0 or -errno. */
+int outdir__publish(const char *dir, const char *name, const char *link, bool rotating,
+		    int (*write)(FILE *f, void *arg), void *arg);
 
 #endif
