@@ -130,7 +130,7 @@ static const struct opt opts[] = {
 	{ "insert-dso-name", 0, K_TRUE, F(insert_dso_name), "insert_dso_name", NULL, NULL, 0,
 	  "native frames become 'symbol (/path/to/dso)'" },
 	{ "perf-mode", 0, K_CHOICE, F(perf_mode), "perf_mode", "fp|dwarf|smart|disabled|none", NULL,
-	  0, "native stack unwinding: fp (default), dwarf, smart, disabled" },
+	  0, "native stack unwinding: smart (default; fp above 100 Hz), fp, dwarf, disabled" },
 	{ "no-perf", 0, K_CONST, F(perf_mode), "perf_mode", NULL, "disabled", 0,
 	  "alias of --perf-mode disabled" },
 	{ "perf-dwarf-stack-size", 0, K_UINT, F(perf_dwarf_stack_size), "perf_dwarf_stack_size",
@@ -275,7 +275,7 @@ static void set_defaults(struct args *a)
 	a->log_to_server = getenv("GPROFILER_DONT_SEND_LOGS") == NULL;
 	a->duration = 60;
 	a->profiling_mode = xstrdup("cpu");
-	a->perf_mode = xstrdup("fp");
+	a->perf_mode = NULL;	/* smart, or fp above 100 Hz: args_validate() */
 	a->perf_dwarf_stack_size = 8192;
 	a->perf_engine = xstrdup("auto");
 	a->python_mode = xstrdup("auto");
@@ -822,6 +822,11 @@ int args_validate(struct args *a)
 {
 	bool cpu = !strcmp(a->profiling_mode, "cpu");
 
+	/* Our default is smart (full stacks without frame pointers, at
+	 * frame-pointer cost where they suffice; gProfiler's is fp). gProfiler
+	 * refuses dwarf and smart above 100 Hz, so there the default is fp. */
+	if (!a->perf_mode)
+		a->perf_mode = xstrdup(a->frequency > 100 ? "fp" : "smart");
 	if (!strcmp(a->perf_mode, "none")) {
 		free(a->perf_mode);
 		a->perf_mode = xstrdup("disabled");

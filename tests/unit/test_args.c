@@ -40,7 +40,7 @@ static void test_defaults(void **state)
 	assert_int_equal(a.duration, 60);
 	assert_true(a.flamegraph);
 	assert_false(a.continuous);
-	assert_string_equal(a.perf_mode, "fp");
+	assert_string_equal(a.perf_mode, "smart");
 	assert_string_equal(a.python_mode, "auto");
 	assert_string_equal(a.java_mode, "ap");
 	assert_string_equal(a.php_mode, "disabled");
