@@ -83,28 +83,28 @@ int ehframe_read_ptr(const uint8_t **pp, const uint8_t *end, uint8_t enc, uint64
 		r = rd(pp, end, &v, 8);
 		break;
 	case EH_PE_UDATA4: {
-		uint32_t u;
+		uint32_t u = 0;
 
 		r = rd(pp, end, &u, 4);
 		v = u;
 		break;
 	}
 	case EH_PE_SDATA4: {
-		int32_t s;
+		int32_t s = 0;
 
 		r = rd(pp, end, &s, 4);
 		v = (uint64_t)(int64_t)s;
 		break;
 	}
 	case EH_PE_UDATA2: {
-		uint16_t u;
+		uint16_t u = 0;
 
 		r = rd(pp, end, &u, 2);
 		v = u;
 		break;
 	}
 	case EH_PE_SDATA2: {
-		int16_t s;
+		int16_t s = 0;
 
 		r = rd(pp, end, &s, 2);
 		v = (uint64_t)(int64_t)s;
