@@ -160,9 +160,14 @@ static Elf_Scn *find_symtab(Elf *e, Elf64_Word type)
 	return NULL;
 }
 
-/* Appends the function symbols of scn to d. Returns the number added. */
+/* Appends the function symbols of scn to d, global ones first: at an
+ * address with several names (aliases), the first added is kept, and the
+ * exported name (__libc_start_main) is the one users know, not a local
+ * alias (__libc_start_main_alias_2). "@VERSION" suffixes are dropped.
+ * Returns the number added. */
 static size_t load_symbols(struct dso *d, Elf *e, Elf_Scn *scn)
 {
+	static const int order[] = { STB_GLOBAL, STB_WEAK, STB_LOCAL };
 	GElf_Shdr sh;
 	Elf_Data *data;
 	size_t n, added = 0;
@@ -173,21 +178,29 @@ static size_t load_symbols(struct dso *d, Elf *e, Elf_Scn *scn)
 	if (!data)
 		return 0;
 	n = sh.sh_size / sh.sh_entsize;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Sym s;
-		const char *name;
+	for (size_t pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym s;
+			const char *name;
+			int bind;
 
-		if (!gelf_getsym(data, i, &s))
-			continue;
-		if (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC)
-			continue;
-		if (s.st_shndx == SHN_UNDEF || !s.st_value)
-			continue;
-		name = elf_strptr(e, sh.sh_link, s.st_name);
-		if (!name || !name[0])
-			continue;
-		symtab__add(&d->tab, s.st_value, s.st_size, name, strlen(name));
-		added++;
+			if (!gelf_getsym(data, i, &s))
+				continue;
+			if (GELF_ST_TYPE(s.st_info) != STT_FUNC &&
+			    GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC)
+				continue;
+			if (s.st_shndx == SHN_UNDEF || !s.st_value)
+				continue;
+			bind = GELF_ST_BIND(s.st_info);
+			if (bind != order[pass] &&
+			    !(pass == 2 && bind != STB_GLOBAL && bind != STB_WEAK))
+				continue;
+			name = elf_strptr(e, sh.sh_link, s.st_name);
+			if (!name || !name[0])
+				continue;
+			symtab__add(&d->tab, s.st_value, s.st_size, name, strcspn(name, "@"));
+			added++;
+		}
 	}
 	return added;
 }
