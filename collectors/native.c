@@ -200,11 +200,12 @@ static int open_collector(const struct collector_config *cfg, struct collector *
 		err = -EOPNOTSUPP;
 		goto fail;
 #endif
-		/* A second of samples at most (records are reserved whole;
-		 * its pages count in our RSS); user space is woken when an
-		 * eighth is used, else reads them at each drain. A sample
-		 * that finds it full is counted with frame pointers. */
-		while (ring < (uint64_t)n * cfg->frequency * rec && ring < (64u << 20))
+		/* Two seconds of samples at most (records are reserved
+		 * whole; its pages count in our RSS), so a busy host that
+		 * keeps us off the CPU for a while loses none; user space is
+		 * woken when an eighth is used, else reads them at each drain.
+		 * A sample that finds it full is counted with frame pointers. */
+		while (ring < 2 * (uint64_t)n * cfg->frequency * rec && ring < (64u << 20))
 			ring <<= 1;
 		bpf_map__set_max_entries(c->skel->maps.samples, ring);
 		c->skel->rodata->perf_mode = cfg->mode == COLLECTOR_DWARF ? GP_MODE_DWARF
@@ -311,7 +312,6 @@ static void read_stats(struct collector *c, uint64_t *ret)
 	free(vals);
 }
 
-/* Reads stack h of the bank into st; returns its depth (0: none). */
 /* Copies stack h of the drained bank into st; returns its depth (0: none). */
 static int read_stack(struct collector *c, uint64_t h, struct gp_stack *st)
 {

@@ -166,7 +166,12 @@ def test_nofp_program_full_stacks_in_dwarf_and_smart():
         if name != "fp":
             bad = Counter(";".join(f[:6]) for f, n in hot if not rooted(f, "main"))
             assert total >= 300, f"{name}: too few samples ({total})"
-            assert full >= 0.99 * total, f"{name}: only {full}/{total} rooted; {bad.most_common(3)}; {st}"
+            # a sample that finds the copy ring full (the daemon kept off the CPU on a
+            # busy host) is counted and falls back to frame pointers: few, and excused
+            shed = st.get("dwarf_ring_full", 0)
+            assert shed <= 0.05 * st["samples"], f"{name}: {shed} samples shed; {st}"
+            assert full >= 0.99 * total - shed, \
+                f"{name}: only {full}/{total} rooted; {bad.most_common(3)}; {st}"
             share, tol = slow / (slow + fast), split_tolerance(slow + fast)
             assert abs(share - 0.75) < tol, f"{name}: split {share:.3f} is not 3:1 (+-{tol:.3f})"
             # root first: _start;...;main;slow_function
