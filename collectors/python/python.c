@@ -26,7 +26,11 @@
 #include "pyspy.h"
 #include "xalloc.h"
 
-#define STOP_SLICE_NS 50000000ULL
+/* How long a sleep between samples may last before cfg->stop is checked
+ * again: longer than the period at gProfiler's frequencies, so a sample
+ * costs one wake-up (each one is charged a share of the scheduler's
+ * work), and short enough for SIGTERM to be answered at once. */
+#define STOP_SLICE_NS 200000000ULL
 
 static const char *const skipped_cmdlines[] = {
 	"unattended-upgrades", "networkd-dispatcher", "supervisord", "tuned",
