@@ -20,6 +20,7 @@
 #include "procinfo.h"
 #include "python/pyappid.h"
 #include "xalloc.h"
+#include "testutil.h"
 
 static char dir[PATH_MAX];	/* real temporary directory */
 static char link_dir[PATH_MAX + 8];	/* a symlink to it */
@@ -78,19 +79,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
 	unlink(link_dir);
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rm_tree(dir);
 }
 
 static void test_gunicorn_title(void **state)

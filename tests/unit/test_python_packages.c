@@ -19,6 +19,7 @@
 
 #include "python/pypackages.h"
 #include "xalloc.h"
+#include "testutil.h"
 
 static char root[PATH_MAX + 32];	/* <tmp>/lib/python3.11 */
 static char site[PATH_MAX + 64];	/* <root>/site-packages/ */
@@ -66,14 +67,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
@@ -81,7 +74,7 @@ static int teardown(void **state)
 
 	snprintf(top, sizeof(top), "%s", root);
 	*strstr(top, "/lib/python3.11") = '\0';
-	return nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rm_tree(top);
 }
 
 static void expect_tag(struct pypackages *p, const char *rel, const char *want)

@@ -24,6 +24,7 @@
 #include "perfmap.h"
 #include "procmaps.h"
 #include "xalloc.h"
+#include "testutil.h"
 
 __attribute__((noinline, used)) int gp_test_marker_function(int x)
 {
@@ -31,22 +32,6 @@ __attribute__((noinline, used)) int gp_test_marker_function(int x)
 }
 
 static char tmpdir[64];
-
-static int run(const char *const argv[])
-{
-	pid_t p = fork();
-	int st;
-
-	if (p == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 2);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	waitpid(p, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static struct dso *load(const char *path, const char *root)
 {
@@ -117,9 +102,10 @@ static void test_build_id_and_debug_files(void **state)
 	char self[64];
 
 	snprintf(self, sizeof(self), "/proc/%d/exe", getpid());
-	assert_int_equal(run((const char *[]){ "cp", self, exe, NULL }), 0);
-	assert_int_equal(run((const char *[]){ "objcopy", "--only-keep-debug", exe, debug, NULL }), 0);
-	assert_int_equal(run((const char *[]){ "strip", "-o", stripped, exe, NULL }), 0);
+	assert_int_equal(run_quiet((const char *[]){ "cp", self, exe, NULL }), 0);
+	assert_int_equal(run_quiet((const char *[]){ "objcopy", "--only-keep-debug", exe, debug,
+						 NULL }), 0);
+	assert_int_equal(run_quiet((const char *[]){ "strip", "-o", stripped, exe, NULL }), 0);
 
 	/* stripped, no debug file anywhere: only .dynsym, the marker is not there */
 	d = load(stripped, "/nonexistent");
@@ -132,7 +118,7 @@ static void test_build_id_and_debug_files(void **state)
 	dso__put(d);
 
 	/* .gnu_debuglink next to the binary */
-	assert_int_equal(run((const char *[]){ "objcopy", "--add-gnu-debuglink", debug, stripped,
+	assert_int_equal(run_quiet((const char *[]){ "objcopy", "--add-gnu-debuglink", debug, stripped,
 					       linked, NULL }),
 			 0);
 	d = load(linked, "");
@@ -143,9 +129,9 @@ static void test_build_id_and_debug_files(void **state)
 	/* build-id under the target's root: /usr/lib/debug/.build-id/xx/yyyy.debug */
 	snprintf(root, sizeof(root), "%s/root", tmpdir);
 	snprintf(bid_dir, sizeof(bid_dir), "%s/usr/lib/debug/.build-id/%.2s", root, hex);
-	assert_int_equal(run((const char *[]){ "mkdir", "-p", bid_dir, NULL }), 0);
+	assert_int_equal(run_quiet((const char *[]){ "mkdir", "-p", bid_dir, NULL }), 0);
 	snprintf(bid_path, sizeof(bid_path), "%s/%s.debug", bid_dir, hex + 2);
-	assert_int_equal(run((const char *[]){ "cp", debug, bid_path, NULL }), 0);
+	assert_int_equal(run_quiet((const char *[]){ "cp", debug, bid_path, NULL }), 0);
 	d = load(stripped, root);
 	assert_int_equal(dso__symsrc(d), DSO_SYMS_DEBUGFILE);
 	assert_string_equal(dso__lookup(d, vaddr, NULL), "gp_test_marker_function");
@@ -153,7 +139,7 @@ static void test_build_id_and_debug_files(void **state)
 
 	/* a debug file whose build-id differs is refused */
 	unlink(bid_path);
-	assert_int_equal(run((const char *[]){ "cp", "/bin/true", bid_path, NULL }), 0);
+	assert_int_equal(run_quiet((const char *[]){ "cp", "/bin/true", bid_path, NULL }), 0);
 	d = load(stripped, root);
 	assert_int_not_equal(dso__symsrc(d), DSO_SYMS_DEBUGFILE);
 	dso__put(d);
@@ -288,7 +274,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	run((const char *[]){ "rm", "-rf", tmpdir, NULL });
+	run_quiet((const char *[]){ "rm", "-rf", tmpdir, NULL });
 	return 0;
 }
 

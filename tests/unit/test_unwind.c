@@ -28,6 +28,7 @@
 #include "ehframe.h"
 #include "symbolizer.h"
 #include "unwind.h"
+#include "testutil.h"
 #include "xalloc.h"
 
 struct image {
@@ -106,22 +107,6 @@ static void test_eh_frame_table_matches_linker(void **state)
 	munmap(im.p, im.len);
 }
 
-static int run(const char *const argv[])
-{
-	pid_t p = fork();
-	int st;
-
-	if (p == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 2);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	waitpid(p, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static const char FIXTURE[] =
 	"volatile int sink;\n"
 	"__attribute__((noinline)) void f1(void) { for (int i = 0; i < 100; i++) sink += i; }\n"
@@ -147,7 +132,7 @@ static void test_debug_frame_rewrite(void **state)
 	assert_non_null(f);
 	fputs(FIXTURE, f);
 	fclose(f);
-	if (run((const char *const[]){ "cc", "-O2", "-g", "-fno-asynchronous-unwind-tables",
+	if (run_quiet((const char *const[]){ "cc", "-O2", "-g", "-fno-asynchronous-unwind-tables",
 				       "-o", exe, src, NULL })) {
 		skip();
 	}
