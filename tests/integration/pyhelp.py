@@ -4,6 +4,7 @@ this machine, workload scripts, and running tests/tools/pysample (which
 drives python_runtime_ops.profile on one pid and prints folded stacks)."""
 import glob
 import os
+import select
 import subprocess
 import sys
 import time
@@ -76,6 +77,7 @@ def work():
     while True:
         json.dumps({"a": [1, 2, 3], "b": "x" * 50})
         Version("1.2.3rc4")
+print("ready", flush=True)
 work()
 """
 
@@ -117,11 +119,19 @@ def require_pysample():
 
 
 def start(python, wd, name, text, args=()):
+    """Starts a script; one that prints "ready" (after slow imports) is waited
+    for, the others are given 0.4 s to start burning."""
     path = wd.file(name)
     with open(path, "w") as f:
         f.write(text)
-    p = subprocess.Popen([python, path, *args], cwd=wd.path)
-    time.sleep(0.4)  # let it import and start burning
+    announces = 'print("ready"' in text
+    p = subprocess.Popen([python, path, *args], cwd=wd.path,
+                         stdout=subprocess.PIPE if announces else None, text=True)
+    if announces:
+        ready, _, _ = select.select([p.stdout], [], [], 120)
+        assert ready and p.stdout.readline() == "ready\n", f"{python} {name} did not start"
+    else:
+        time.sleep(0.4)
     assert p.poll() is None, f"{python} {name} exited early"
     return p, path
 
